@@ -1,0 +1,47 @@
+# Everyday commands. `make demo` and `make test` are the two setup commands of README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint format train sweep tensorboard figures bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -e ".[dev]"
+
+demo: install   ## train LeVAsa on the synthetic default and say where the run is
+	$(BIN)/python train.py
+
+test: install   ## lint, then the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+train:
+	$(BIN)/python train.py
+
+sweep:
+	$(BIN)/python train.py hparams_search=alpha_grid
+
+tensorboard:
+	$(BIN)/tensorboard --logdir outputs
+
+figures:   ## regenerate the committed documentation figures
+	$(BIN)/python -m levasa.data.synthetic grid --out docs/synthetic_faces.png
+
+bench:
+	$(BIN)/python benchmarks/bench_synthetic.py
+
+clean:
+	rm -rf outputs multirun lightning_logs .pytest_cache .ruff_cache

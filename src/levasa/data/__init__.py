@@ -1,0 +1,1 @@
+"""Datasets: the sample contract, the synthetic generator and the LightningDataModules."""

@@ -1,0 +1,1 @@
+"""Models: encoder/decoder networks and the one LightningModule for Vanilla VAE and LeVAsa."""

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real composed config, shrunk to tiny synthetic data in a temporary directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = ROOT / "conf"
+
+TINY = [
+    "data.image_size=32",
+    "data.n_identities=12",
+    "data.expressions_per_identity=8",
+    "data.val_fraction=0.2",
+    "data.test_fraction=0.2",
+    "data.batch_size=16",
+    "trainer.max_epochs=1",
+]
+
+
+def compose_config(overrides: list[str], config_name: str = "train") -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` with ``overrides`` and make ``${hydra:...}`` resolvable."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
+    """``make_cfg(*overrides)``: the training config on a tiny 32x32 synthetic set, writing under ``tmp_path``."""
+
+    def make(*overrides: str) -> DictConfig:
+        paths = [f"paths.output_dir={tmp_path / 'run'}", f"paths.data_dir={tmp_path / 'data'}"]
+        return compose_config([*TINY, *paths, *overrides])
+
+    return make
