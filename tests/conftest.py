@@ -25,12 +25,17 @@ TINY = [
 ]
 
 
-def compose_config(overrides: list[str], config_name: str = "train") -> DictConfig:
-    """Compose ``conf/<config_name>.yaml`` with ``overrides`` and make ``${hydra:...}`` resolvable."""
+def compose_config(overrides: list[str], config_name: str = "train", keep_hydra: bool = False) -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` with ``overrides`` and make ``${hydra:...}`` resolvable.
+
+    The ``hydra`` node is dropped (as ``@hydra.main`` does) unless ``keep_hydra``.
+    """
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
+    if keep_hydra:
+        return cfg
     with open_dict(cfg):
         del cfg["hydra"]
     return cfg

@@ -2,7 +2,8 @@
 
 Each loss is an ``nn.Module`` (some own small heads) with the same interface:
 
-- ``forward(z_v, z_a, va) -> Tensor``: the loss for sampled chunks ``[B, d]`` against labels
+- ``forward(z_v, z_a, va) -> Tensor``: the loss for chunks ``[B, d]`` (samples, or posterior means
+  when ``use_mean``) against labels
   ``va [B, 2]`` in ``[-1, 1]``; rows whose label is NaN on an axis are left out of that axis;
   per-sample terms are averaged over the samples that have the label, then summed over the two axes.
 - ``readout(mu_v, mu_a) -> Tensor [B, 2]``: the model's valence-arousal estimate from the chunks'
@@ -15,9 +16,11 @@ The variants:
 - ``BinnedCEAlignment``: the paper's discrete variant: small heads classify the label discretized into
   21 bins (integers -10..10, shifted by +10 into class indices 0..20); the readout is the expected bin value.
 - ``LinearAlignment``: one learned direction per chunk carries the label (an affine readout of the
-  sampled chunk, squared error). Unlike ``MSEAlignment`` it does not force all dimensions of the chunk
-  onto one value against the KL prior, so the rest of the chunk stays free for within-axis variation,
-  and unlike the binned variant it keeps the label continuous.
+  chunk's posterior mean, squared error). Unlike ``MSEAlignment`` it does not force all dimensions of
+  the chunk onto one value against the KL prior, so the rest of the chunk stays free for within-axis
+  variation; unlike the binned variant it keeps the label continuous; and it supervises the posterior
+  mean, which is what the readout reads at test time, rather than a sample whose unit-variance noise
+  (at initialisation) drowns the label until the KL-penalised variance has shrunk.
 """
 
 from __future__ import annotations
@@ -42,7 +45,15 @@ def _fill_unknown(label: Tensor) -> Tensor:
 
 
 class AlignmentLoss(nn.Module, ABC):
-    """Base class: per-axis per-sample loss, NaN masking and the readout interface."""
+    """Base class: per-axis per-sample loss, NaN masking and the readout interface.
+
+    Args:
+        use_mean: align the chunks' posterior means (what the readout reads) instead of their samples.
+    """
+
+    def __init__(self, use_mean: bool = False) -> None:
+        super().__init__()
+        self.use_mean = use_mean
 
     @abstractmethod
     def per_sample(self, chunk: Tensor, label: Tensor, axis: int) -> Tensor:
@@ -84,8 +95,8 @@ class BinnedCEAlignment(AlignmentLoss):
         hidden: width of the heads' hidden layer.
     """
 
-    def __init__(self, dim_v: int, dim_a: int, bins: int = 21, hidden: int = 64) -> None:
-        super().__init__()
+    def __init__(self, dim_v: int, dim_a: int, bins: int = 21, hidden: int = 64, use_mean: bool = False) -> None:
+        super().__init__(use_mean)
         if bins < 2:
             raise ValueError(f"bins must be at least 2, found {bins}")
         self.bins = bins
@@ -109,8 +120,8 @@ class BinnedCEAlignment(AlignmentLoss):
 class LinearAlignment(AlignmentLoss):
     """Squared error of a learned affine readout of each chunk (one direction carries the label)."""
 
-    def __init__(self, dim_v: int, dim_a: int) -> None:
-        super().__init__()
+    def __init__(self, dim_v: int, dim_a: int, use_mean: bool = True) -> None:
+        super().__init__(use_mean)
         self.heads = nn.ModuleList(nn.Linear(dim, 1) for dim in (dim_v, dim_a))
 
     def per_sample(self, chunk: Tensor, label: Tensor, axis: int) -> Tensor:

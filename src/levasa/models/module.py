@@ -35,7 +35,8 @@ class LatentVAModule(L.LightningModule):
         reconstruction: ``"mse"`` or ``"bce"``.
         reduction: ``"sum"`` (negative ELBO per image) or ``"mean"`` (per pixel value).
         optimizer: a partial optimizer constructor taking the parameters.
-        scheduler: optional partial LR scheduler constructor taking the optimizer (stepped per step).
+        scheduler: optional partial LR scheduler constructor, called as ``scheduler(optimizer, total_steps=N)``
+            and stepped every optimizer step (see :mod:`levasa.models.schedules`).
     """
 
     def __init__(
@@ -111,7 +112,9 @@ class LatentVAModule(L.LightningModule):
         kl = kl_divergence(out.encoding.mu, out.encoding.logvar, x[0].numel(), self.reduction)
         align = out.logits.new_zeros(())
         if self.alignment is not None:
-            align = self.alignment(out.z_v, out.z_a, va)
+            enc = out.encoding
+            z_v, z_a = (enc.v.mu, enc.a.mu) if self.alignment.use_mean else (out.z_v, out.z_a)
+            align = self.alignment(z_v, z_a, va)
         return LossOutput(recon + self.beta * kl + self.alpha * align, recon, kl, align)
 
     def _step(self, batch: dict[str, Any], stage: str) -> tuple[VAEOutput, LossOutput]:
@@ -154,5 +157,5 @@ class LatentVAModule(L.LightningModule):
         optimizer = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
+        scheduler = self.scheduler_factory(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,154 @@
+"""End to end: train(cfg) on the real composed config, shrunk to a tiny synthetic set."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from levasa.models import keys
+from levasa.models.checkpoint import load_module, read_checkpoint
+from levasa.pipelines import train
+from tests.conftest import ROOT, TINY
+
+ALIGNMENTS = ["mse", "ce", "linear"]
+
+
+@pytest.mark.parametrize("model", ["vanilla", *[f"levasa-{a}" for a in ALIGNMENTS]])
+def test_fast_dev_run_of_each_model(make_cfg, model, capsys):
+    name, _, alignment = model.partition("-")
+    overrides = [f"model={name}", "debug=fdr"] + ([f"model/alignment={alignment}"] if alignment else [])
+    metrics = train(make_cfg(*overrides))
+    assert metrics["val/loss"] > 0
+    assert (keys.CCC_V in metrics) == (name == "levasa")
+    out_dir = Path(make_cfg().paths.output_dir)
+    assert json.loads((out_dir / "metrics.json").read_text())["val/loss"] == metrics["val/loss"]
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-2] == f"Run directory: {out_dir}"
+    assert printed[-1].startswith("Best checkpoint:")
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """One real two-epoch LeVAsa run with checkpoints and TensorBoard (shared by the tests below)."""
+    from tests.conftest import compose_config
+
+    tmp = tmp_path_factory.mktemp("short")
+    cfg = compose_config(
+        [
+            *TINY,
+            f"paths.output_dir={tmp / 'run'}",
+            f"paths.data_dir={tmp / 'data'}",
+            "debug=limit",
+            "trainer.max_epochs=2",
+        ]
+    )
+    return cfg, train(cfg)
+
+
+def test_run_writes_checkpoints_and_metrics(short_run):
+    cfg, metrics = short_run
+    out_dir = Path(cfg.paths.output_dir)
+    best, last = out_dir / "checkpoints" / "best.ckpt", out_dir / "checkpoints" / "last.ckpt"
+    assert best.is_file() and last.is_file()
+    saved = json.loads((out_dir / "metrics.json").read_text())
+    for name in (keys.VAL_LOSS, keys.CCC_V, keys.CCC_A, keys.MAE_V, keys.MAE_A, "val/recon", "val/kl", "val/align"):
+        assert name in saved
+    assert -1.0 <= saved[keys.CCC_V] <= 1.0 and saved[keys.MAE_A] >= 0
+    assert saved[keys.CCC_V] == metrics[keys.CCC_V]
+    assert saved["run"]["best_checkpoint"] == str(best)
+    assert (
+        saved["run"]["seed"] == cfg.seed and saved["run"]["global_step"] == 2 * 4
+    )  # 2 epochs of 64 training faces in batches of 16
+
+
+def test_tensorboard_has_scalars_images_and_hparams(short_run):
+    cfg, _ = short_run
+    events = EventAccumulator(str(Path(cfg.paths.output_dir) / "tensorboard")).Reload()
+    scalars = set(events.Tags()["scalars"])
+    for name in ("train/loss", "train/recon", "train/kl", "train/align", keys.VAL_LOSS, keys.CCC_V, keys.CCC_A):
+        assert name in scalars
+    images = set(events.Tags()["images"])
+    assert {"val/reconstructions", "val/traverse_z_v", "val/traverse_z_a"} <= images
+    hparams = Path(cfg.paths.output_dir) / "tensorboard" / "hparams.yaml"
+    assert f"alpha: {cfg.alpha}" in hparams.read_text()
+
+
+def test_checkpoint_reloads_to_identical_outputs(short_run):
+    cfg, _ = short_run
+    path = Path(cfg.paths.output_dir) / "checkpoints" / "best.ckpt"
+    assert read_checkpoint(path)["hyper_parameters"]["config"]["alpha"] == cfg.alpha
+    first, second = load_module(path), load_module(path)
+    x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        enc1, enc2 = first.encode(x), second.encode(x)
+        assert torch.equal(enc1.mu, enc2.mu)
+        assert torch.equal(first.readout(enc1), second.readout(enc2))
+        assert torch.equal(first.decode(enc1.mu), second.decode(enc2.mu))
+    state = read_checkpoint(path)["state_dict"]
+    assert all(torch.equal(state[k], v) for k, v in first.state_dict().items())
+
+
+def test_reading_a_non_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        load_module(tmp_path / "missing.ckpt")
+    torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
+    with pytest.raises(ValueError, match="not a levasa checkpoint"):
+        load_module(tmp_path / "other.ckpt")
+
+
+def run_train_script(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    """``python train.py`` in a subprocess, writing under ``tmp_path``."""
+    flags = [o for o in overrides if o.startswith("-")]  # Hydra's flags must precede the overrides
+    args = [*flags, *TINY, f"paths.data_dir={tmp_path / 'data'}", "debug=limit", "trainer.max_epochs=1"]
+    args += [o for o in overrides if not o.startswith("-")]
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.slow
+def test_command_line_sweep_gives_one_directory_per_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run_train_script(tmp_path, "-m", "alpha=0,10", f"hydra.sweep.dir={sweep}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for job in ("0", "1"):
+        assert (sweep / job / "checkpoints" / "best.ckpt").is_file()
+        assert (sweep / job / "metrics.json").is_file()
+        assert (sweep / job / ".hydra" / "config.yaml").is_file()
+    alphas = [
+        float(read_checkpoint(sweep / j / "checkpoints" / "best.ckpt")["hyper_parameters"]["config"]["alpha"])
+        for j in ("0", "1")
+    ]
+    assert alphas == [0.0, 10.0]
+
+
+@pytest.mark.slow
+def test_alpha_grid_config_sweeps_every_alpha(tmp_path):
+    sweep = tmp_path / "grid"
+    result = run_train_script(
+        tmp_path, "hparams_search=alpha_grid", f"hydra.sweep.dir={sweep}", "trainer.limit_train_batches=1"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir() and p.name.isdigit()) == ["0", "1", "2", "3"]
+    assert all((sweep / j / "metrics.json").is_file() for j in "0123")
+
+
+def test_script_names_run_directory_last(tmp_path):
+    run_dir = tmp_path / "single"
+    result = run_train_script(tmp_path, f"hydra.run.dir={run_dir}", "model=levasa", "alpha=10")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2] == f"Run directory: {run_dir}"
+    assert lines[-1] == f"Best checkpoint: {run_dir / 'checkpoints' / 'best.ckpt'}"
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+def test_unknown_model_on_the_command_line_is_a_clear_error(tmp_path):
+    result = run_train_script(tmp_path, "model=transformer")
+    assert result.returncode != 0
+    assert "Could not find 'model/transformer'" in result.stderr
+    assert "levasa" in result.stderr and "vanilla" in result.stderr
