@@ -47,11 +47,11 @@ class ImageGridCallback(L.Callback):
         x = batch["image"].to(pl_module.device)
         enc = pl_module.encode(x)
         chunks = [enc.v.mu, enc.a.mu, enc.z.mu]
-        head = x[: self.n_images]
-        recon = pl_module.decode(torch.cat([c[: self.n_images] for c in chunks], dim=1))
+        spread = torch.linspace(0, len(x) - 1, min(self.n_images, len(x)), device=x.device).long()  # many subjects
+        base = [c[spread] for c in chunks]
+        recon = pl_module.decode(torch.cat(base, dim=1))
         step = trainer.global_step
-        experiment.add_image("val/reconstructions", reconstruction_grid(head, recon).cpu(), step)
-        base = [c[: self.n_images] for c in chunks]
+        experiment.add_image("val/reconstructions", reconstruction_grid(x[spread], recon).cpu(), step)
         for axis, name in enumerate(("v", "a")):
             label = batch["va"][:, axis].to(pl_module.device)
             if int((~torch.isnan(label)).sum()) < self.steps:

@@ -39,7 +39,10 @@ class Anchor:
 def load_anchor_file(path: str | Path) -> Anchor:
     """Read an anchor table (the JSON schema of ``tables/affectnet_7class.json``)."""
     path = Path(path)
-    table = json.loads(path.read_text())
+    try:
+        table = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
     try:
         rows = table["classes"]
         names = [n for n in EMOTIONS if n in rows]
