@@ -31,6 +31,12 @@ def test_fast_dev_run_of_each_model(make_cfg, model, capsys):
     assert printed[-1].startswith("Best checkpoint:")
 
 
+@pytest.mark.parametrize("experiment", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")))
+def test_every_experiment_preset_runs(make_cfg, experiment):
+    metrics = train(make_cfg(f"experiment={experiment}", "debug=fdr"))
+    assert metrics["val/loss"] > 0
+
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     """One real two-epoch LeVAsa run with checkpoints and TensorBoard (shared by the tests below)."""
