@@ -1,0 +1,1 @@
+"""Metrics: array-in, number-out functions (numpy), each with oracle tests."""
