@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from levasa.viz.grids import label_conditional_means, reconstruction_grid, traversal_grid, traversal_latents
+from levasa.viz.grids import model_grids
 
 
 class ImageGridCallback(L.Callback):
@@ -45,17 +45,5 @@ class ImageGridCallback(L.Callback):
             return
         batch = self._held_out_batch(trainer)
         x = batch["image"].to(pl_module.device)
-        enc = pl_module.encode(x)
-        chunks = [enc.v.mu, enc.a.mu, enc.z.mu]
-        spread = torch.linspace(0, len(x) - 1, min(self.n_images, len(x)), device=x.device).long()  # many subjects
-        base = [c[spread] for c in chunks]
-        recon = pl_module.decode(torch.cat(base, dim=1))
-        step = trainer.global_step
-        experiment.add_image("val/reconstructions", reconstruction_grid(x[spread], recon).cpu(), step)
-        for axis, name in enumerate(("v", "a")):
-            label = batch["va"][:, axis].to(pl_module.device)
-            if int((~torch.isnan(label)).sum()) < self.steps:
-                continue
-            path = label_conditional_means(chunks[axis], label, self.steps)
-            images = pl_module.decode(traversal_latents(base, axis, path))
-            experiment.add_image(f"val/traverse_z_{name}", traversal_grid(images, self.steps).cpu(), step)
+        for name, grid in model_grids(pl_module, x, batch["va"], self.n_images, self.steps).items():
+            experiment.add_image(f"val/{name}", grid.cpu(), trainer.global_step)

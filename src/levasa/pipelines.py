@@ -1,4 +1,4 @@
-"""The plain functions behind the entry points: ``train(cfg)`` (used by ``train.py`` and the tests)."""
+"""The plain functions behind the entry points: ``train(cfg)`` and ``evaluate(cfg)`` (scripts and tests)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,36 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import sklearn
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
+from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
+from torch.utils.tensorboard import SummaryWriter
 
 import levasa
+from levasa.data.contract import EMOTIONS
+from levasa.evaluation import (
+    alignment_section,
+    disentanglement_section,
+    emotion_section,
+    subsample,
+    va_regression_section,
+)
+from levasa.metrics.reconstruction import reconstruction_report
+from levasa.models.checkpoint import load_module, read_checkpoint
+from levasa.models.latents import Latents, encode_dataset
+from levasa.models.module import LatentVAModule
+from levasa.report import render_report
+from levasa.viz.figures import circumplex_figure, image_figure, tsne_figure
+from levasa.viz.grids import model_grids
 
 log = logging.getLogger(__name__)
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+"""The config tree of a source checkout (evaluate composes group options from it)."""
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -78,3 +101,126 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     print(f"Run directory: {out_dir}")
     print(f"Best checkpoint: {best or 'none (checkpointing disabled)'}")
     return metrics
+
+
+EVALUATE_KEYS = ("ckpt", "seed", "split", "probes", "paths", "hydra", "sweep")
+"""Top-level keys of conf/evaluate.yaml: command-line overrides of these configure the evaluation itself;
+every other override applies to the trained run's own config."""
+
+
+def run_config_with_overrides(ckpt: str | Path, overrides: list[str]) -> DictConfig:
+    """The resolved config stored in ``ckpt`` with ``overrides`` applied (they win).
+
+    ``key=value`` sets a value (``data.batch_size=8``); ``group=option`` swaps a whole group node for
+    ``conf/<group>/<option>.yaml`` composed the way ``train.py`` would (``data=synthetic``).
+    """
+    run_cfg = OmegaConf.create(read_checkpoint(ckpt)["hyper_parameters"]["config"])
+    dotted = []
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key.split(".")[0] in EVALUATE_KEYS:
+            continue
+        if "." not in key and (CONF_DIR / key).is_dir():
+            composed = compose_train_config([override, f"seed={run_cfg.seed}"])
+            run_cfg[key] = OmegaConf.create(OmegaConf.to_container(composed[key], resolve=True))
+        else:
+            dotted.append(f"{key}={value}")
+    return OmegaConf.merge(run_cfg, OmegaConf.from_dotlist(dotted))
+
+
+def compose_train_config(overrides: list[str]) -> DictConfig:
+    """``conf/train.yaml`` composed with ``overrides`` (outside of ``@hydra.main``)."""
+    state = GlobalHydra.instance()
+    if state.is_initialized():
+        return compose("train", overrides=[*overrides, "paths.output_dir=."])
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("train", overrides=[*overrides, "paths.output_dir=."])
+
+
+def save_figure(fig: Figure, path: Path) -> None:
+    """Write a matplotlib figure as PNG."""
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def evaluation_figures(module: LatentVAModule, test: Latents, images: torch.Tensor, seed: int) -> dict[str, Figure]:
+    """Circumplex scatter (models with a readout), reconstructions, traversals and t-SNE of held-out faces."""
+    figures: dict[str, Figure] = {}
+    if test.readout is not None:
+        figures["circumplex"] = circumplex_figure(test.readout, test.va, test.emotion)
+    for name, grid in model_grids(module, images, torch.from_numpy(test.va[: len(images)])).items():
+        figures[name] = image_figure(grid.numpy(), name.replace("_", " "))
+    figures["tsne"] = tsne_figure(test.chunks, test.emotion, seed)
+    return figures
+
+
+def log_evaluation(out_dir: Path, figures: dict[str, Figure], test: Latents, images: torch.Tensor) -> None:
+    """Figures as PNG files and in TensorBoard, and the latents in TensorBoard's embedding projector."""
+    writer = SummaryWriter(str(out_dir / "tensorboard"))
+    for name, fig in figures.items():
+        save_figure(fig, out_dir / f"{name}.png")
+        writer.add_figure(f"eval/{name}", fig)
+    labels = ["unknown" if e < 0 else EMOTIONS[e] for e in test.emotion[: len(images)]]
+    writer.add_embedding(test.features("z_all")[: len(images)], metadata=labels, label_img=images, tag="z_all")
+    writer.close()
+
+
+def evaluation_sections(module: LatentVAModule, train: Latents, test: Latents, images: torch.Tensor, cfg: DictConfig):
+    """Every metrics.json section (probes fitted on ``train``, scored on ``test``)."""
+    with torch.no_grad():
+        recon = module.decode(torch.from_numpy(test.features("z_all"))).numpy()
+    return {
+        "alignment": alignment_section(test),
+        "va_regression": va_regression_section(train, test, cfg.seed),
+        "emotion_probe": emotion_section(train, test, cfg.seed, cfg.probes.classifier),
+        "reconstruction": reconstruction_report(images.numpy(), recon),
+        "disentanglement": disentanglement_section(test, cfg.seed),
+    }
+
+
+def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Evaluate ``cfg.ckpt`` on a held-out split; writes metrics.json, report.md, PNG figures and TensorBoard.
+
+    The model and data are rebuilt from the config stored in the checkpoint, with ``overrides`` (the
+    command line) applied on top. Probes are fitted on the training split and scored on ``cfg.split``.
+    """
+    started = time.perf_counter()
+    L.seed_everything(cfg.seed, workers=True)
+    if cfg.split not in ("val", "test"):
+        raise ValueError(f"split must be a held-out split, 'val' or 'test', found {cfg.split!r}")
+    out_dir = Path(cfg.paths.output_dir)
+    run_cfg = run_config_with_overrides(cfg.ckpt, list(overrides or []))
+    module = load_module(cfg.ckpt)
+    datamodule = instantiate(run_cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    held_out = datamodule.datasets[cfg.split]
+    train = subsample(encode_dataset(module, datamodule.datasets["train"]), cfg.probes.max_train, cfg.seed)
+    test = encode_dataset(module, held_out)
+    images = held_out.images.float().div(255.0)
+    metrics = evaluation_sections(module, train, test, images, cfg)
+    figures = evaluation_figures(module, test, images[: cfg.probes.max_figure], cfg.seed)
+    log_evaluation(out_dir, figures, test, images[: cfg.probes.max_figure])
+    metrics["run"] = {
+        "checkpoint": str(cfg.ckpt),
+        "split": cfg.split,
+        "n_train": len(train.keys),
+        "n_test": len(test.keys),
+        "seed": cfg.seed,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "levasa": levasa.__version__,
+    }
+    write_json_atomic(out_dir / "metrics.json", metrics)
+    report = render_report(metrics, {n: f"{n}.png" for n in figures}, f"Evaluation of {cfg.ckpt}")
+    write_text_atomic(out_dir / "report.md", report)
+    print(f"Report: {out_dir / 'report.md'}")
+    return metrics
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename (never a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, path)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 from torch.utils.data import DataLoader
 
 from levasa.data.dataset import FaceArrayDataset, split_subjects
-from levasa.data.synthetic import VARIANTS, SyntheticFaces, load_or_generate
+from levasa.data.synthetic import NUISANCE_NAMES, VARIANTS, SyntheticFaces, load_or_generate
 
 STAGES = ("train", "val", "test")
 
@@ -78,9 +79,11 @@ class SyntheticDataModule(L.LightningDataModule):
         faces = self.load()
         hp = self.hparams
         masks = split_subjects(faces.subject, hp.val_fraction, hp.test_fraction, hp.seed)
-        for name, mask in masks.items():
+        factors = np.concatenate([faces.true_va, faces.nuisance], axis=1)
+        names = ("valence", "arousal", *NUISANCE_NAMES)
+        for name, m in masks.items():
             self.datasets[name] = FaceArrayDataset(
-                faces.images[mask], faces.va[mask], faces.emotion[mask], faces.keys[mask], faces.subject[mask]
+                faces.images[m], faces.va[m], faces.emotion[m], faces.keys[m], faces.subject[m], factors[m], names
             )
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:

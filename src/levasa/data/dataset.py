@@ -19,6 +19,8 @@ class FaceArrayDataset(Dataset):
         emotion: int ``[N]``, -1 where unknown.
         keys: ``[N]`` stable string ids.
         subject: ``[N]`` identity ids.
+        factors: optional true generative factors ``[N, K]`` (synthetic data), kept for evaluation only.
+        factor_names: names of the ``K`` factor columns.
     """
 
     def __init__(
@@ -28,6 +30,8 @@ class FaceArrayDataset(Dataset):
         emotion: np.ndarray,
         keys: Sequence[str],
         subject: np.ndarray,
+        factors: np.ndarray | None = None,
+        factor_names: Sequence[str] = (),
     ) -> None:
         n = len(images)
         lengths = {"va": len(va), "emotion": len(emotion), "keys": len(keys), "subject": len(subject)}
@@ -43,6 +47,14 @@ class FaceArrayDataset(Dataset):
         self.emotion = torch.as_tensor(emotion, dtype=torch.int64)
         self.keys = [str(k) for k in keys]
         self.subject = torch.as_tensor(np.asarray(subject), dtype=torch.int64)
+        if factors is not None and (
+            len(factors) != n or np.ndim(factors) != 2 or len(factor_names) != factors.shape[1]
+        ):
+            raise ValueError(
+                f"factors must be [{n}, K] with K names, found {np.shape(factors)} and {len(factor_names)}"
+            )
+        self.factors = None if factors is None else np.asarray(factors, dtype=np.float32)
+        self.factor_names = tuple(factor_names)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -66,8 +78,8 @@ def split_subjects(subject: np.ndarray, val_fraction: float, test_fraction: floa
         if not 0.0 <= frac < 1.0:
             raise ValueError(f"{name} must lie in [0, 1), found {frac}")
     ids = np.unique(subject)
-    n_val = max(int(round(val_fraction * len(ids))), int(val_fraction > 0))
-    n_test = max(int(round(test_fraction * len(ids))), int(test_fraction > 0))
+    n_val = max(round(val_fraction * len(ids)), int(val_fraction > 0))
+    n_test = max(round(test_fraction * len(ids)), int(test_fraction > 0))
     if n_val + n_test >= len(ids):
         raise ValueError(f"{len(ids)} subjects are too few for {n_val} val and {n_test} test subjects plus training")
     order = np.random.default_rng(seed).permutation(ids)

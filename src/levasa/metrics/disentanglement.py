@@ -20,14 +20,17 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mutual_info_score, r2_score
 
+MIN_SAMPLES = 20
+"""Fewer samples than this make the binned and fitted scores meaningless."""
+
 
 def _check(codes: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Float64 copies of the inputs; raises a clear error on bad shapes, too few samples or NaN."""
     codes, factors = np.asarray(codes, dtype=np.float64), np.asarray(factors, dtype=np.float64)
     if codes.ndim != 2 or factors.ndim != 2 or len(codes) != len(factors):
         raise ValueError(f"codes must be [N, D] and factors [N, K] with equal N, found {codes.shape}, {factors.shape}")
-    if len(codes) < 20:
-        raise ValueError(f"need at least 20 samples to score disentanglement, found {len(codes)}")
+    if len(codes) < MIN_SAMPLES:
+        raise ValueError(f"need at least {MIN_SAMPLES} samples to score disentanglement, found {len(codes)}")
     if not (np.isfinite(codes).all() and np.isfinite(factors).all()):
         raise ValueError("codes and factors must be finite (drop samples with unknown factors first)")
     return codes, factors

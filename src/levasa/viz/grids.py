@@ -48,3 +48,29 @@ def traversal_latents(base: list[Tensor], index: int, path: Tensor) -> Tensor:
 def traversal_grid(images: Tensor, steps: int) -> Tensor:
     """Rows of ``steps`` decoded images ``[N * steps, 3, H, W]`` -> one grid image ``[3, H', W']``."""
     return make_grid(images.clamp(0, 1), nrow=steps, padding=2, pad_value=1.0)
+
+
+@torch.no_grad()
+def model_grids(module, images: Tensor, va: Tensor, n_images: int = 8, steps: int = 7) -> dict[str, Tensor]:
+    """Reconstruction and z_v / z_a traversal grids of a model on held-out faces.
+
+    Args:
+        module: anything with ``encode(x) -> Encoding`` and ``decode(z) -> images``.
+        images: held-out faces ``[N, 3, H, W]`` in [0, 1]; ``va``: their labels ``[N, 2]`` (NaN = unknown).
+        n_images: faces shown, spread evenly over the N (so that they come from many subjects).
+        steps: columns of the traversals (quantile bins of the label).
+    Returns:
+        ``{"reconstructions": grid, "traverse_z_v": grid, "traverse_z_a": grid}`` (traversals only when
+        at least ``steps`` faces carry the label), each ``[3, H', W']``.
+    """
+    enc = module.encode(images)
+    chunks = [enc.v.mu, enc.a.mu, enc.z.mu]
+    spread = torch.linspace(0, len(images) - 1, min(n_images, len(images)), device=images.device).long()
+    base = [c[spread] for c in chunks]
+    grids = {"reconstructions": reconstruction_grid(images[spread], module.decode(torch.cat(base, dim=1)))}
+    for axis, name in enumerate(("v", "a")):
+        label = va[:, axis].to(images.device)
+        if int((~torch.isnan(label)).sum()) >= steps:
+            path = label_conditional_means(chunks[axis], label, steps)
+            grids[f"traverse_z_{name}"] = traversal_grid(module.decode(traversal_latents(base, axis, path)), steps)
+    return grids

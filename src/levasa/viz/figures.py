@@ -1,0 +1,67 @@
+"""Matplotlib figures of an evaluation (arrays in, a Figure out; the caller saves or logs it).
+
+Figures are built with matplotlib's object API (no pyplot), so no display backend is involved.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.manifold import TSNE
+
+from levasa.data.contract import EMOTIONS
+
+COLOURS = matplotlib.colormaps["tab10"].colors
+
+
+def _scatter_by_emotion(ax, points: np.ndarray, emotion: np.ndarray) -> None:
+    """Points ``[N, 2]`` coloured by class (grey for unknown), with a legend of the classes present."""
+    unknown = emotion < 0
+    if unknown.any():
+        ax.scatter(*points[unknown].T, s=6, c="0.7", label="unknown")
+    for index in np.unique(emotion[~unknown]):
+        chosen = emotion == index
+        ax.scatter(*points[chosen].T, s=6, color=COLOURS[index % 10], label=EMOTIONS[index])
+
+
+def circumplex_figure(readout: np.ndarray, truth: np.ndarray, emotion: np.ndarray) -> Figure:
+    """The model's VA readout ``[N, 2]`` beside the true VA ``[N, 2]``, both coloured by emotion."""
+    fig = Figure(figsize=(10, 5))
+    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    circle = np.linspace(0, 2 * np.pi, 200)
+    for ax, points, title in ((axes[0], readout, "model readout"), (axes[1], truth, "annotated VA")):
+        ax.plot(np.cos(circle), np.sin(circle), color="0.8", lw=1)
+        ax.axhline(0, color="0.85", lw=0.8)
+        ax.axvline(0, color="0.85", lw=0.8)
+        _scatter_by_emotion(ax, points, emotion)
+        ax.set(title=title, xlabel="valence", xlim=(-1.1, 1.1), ylim=(-1.1, 1.1), aspect="equal")
+    axes[0].set_ylabel("arousal")
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def tsne_figure(chunks: dict[str, np.ndarray], emotion: np.ndarray, seed: int = 0, max_points: int = 1000) -> Figure:
+    """A 2-d t-SNE of each chunk ``[N, d]`` (at most ``max_points`` samples), coloured by emotion."""
+    rows = np.random.default_rng(seed).permutation(len(emotion))[:max_points]
+    fig = Figure(figsize=(5 * len(chunks), 5))
+    axes = fig.subplots(1, len(chunks))
+    for ax, (name, values) in zip(np.atleast_1d(axes), chunks.items(), strict=True):
+        perplexity = min(30.0, max(2.0, (len(rows) - 1) / 3))
+        embedded = TSNE(2, perplexity=perplexity, random_state=seed, init="pca").fit_transform(values[rows])
+        _scatter_by_emotion(ax, embedded, emotion[rows])
+        ax.set(title=f"t-SNE of z_{name}", xticks=[], yticks=[])
+    np.atleast_1d(axes)[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def image_figure(image: np.ndarray, title: str) -> Figure:
+    """An image ``[3, H, W]`` in [0, 1] (a grid) as a figure with a title."""
+    fig = Figure(figsize=(max(4, image.shape[2] / 60), max(2, image.shape[1] / 60)))
+    ax = fig.subplots()
+    ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1))
+    ax.set(title=title, xticks=[], yticks=[])
+    fig.tight_layout()
+    return fig

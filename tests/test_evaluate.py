@@ -1,0 +1,87 @@
+"""evaluate(cfg): rebuilds a trained run from its checkpoint and writes the full report."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from levasa.pipelines import evaluate, run_config_with_overrides, train
+from tests.conftest import ROOT, TINY, compose_config
+
+SECTIONS = ("alignment", "va_regression", "emotion_probe", "reconstruction", "disentanglement", "run")
+EVAL_TINY = ["probes.max_train=200", "probes.max_figure=16"]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Best checkpoints of a short LeVAsa run and a short Vanilla run on tiny synthetic data."""
+    tmp = tmp_path_factory.mktemp("eval")
+    paths = {}
+    for model in ("levasa", "vanilla"):
+        overrides = [*TINY, "data.expressions_per_identity=12", "debug=limit", f"model={model}"]
+        cfg = compose_config([*overrides, f"paths.output_dir={tmp / model}", f"paths.data_dir={tmp / 'data'}"])
+        paths[model] = Path(train(cfg)["run"]["best_checkpoint"])
+    return paths
+
+
+def run_evaluate(tmp_path: Path, ckpt: Path, *overrides: str) -> dict:
+    cfg = compose_config([f"ckpt={ckpt}", f"paths.output_dir={tmp_path / 'eval'}", *EVAL_TINY, *overrides], "evaluate")
+    return evaluate(cfg, overrides=list(overrides))
+
+
+def test_levasa_report_has_every_section_and_figure(tmp_path, checkpoints):
+    metrics = run_evaluate(tmp_path, checkpoints["levasa"])
+    out = tmp_path / "eval"
+    saved = json.loads((out / "metrics.json").read_text())
+    assert tuple(saved) == SECTIONS or set(saved) == set(SECTIONS)
+    for axis in ("valence", "arousal"):
+        assert set(saved["alignment"][axis]) == {"mse", "mae", "pearson", "ccc", "sagr"}
+    assert set(saved["va_regression"]["z_v"]["mlp"]["valence"]) == {"r2", "mse", "mae", "ccc"}
+    for feature in ("z_v", "z_a", "z_z", "z_va", "z_all", "majority_baseline"):
+        assert set(saved["emotion_probe"][feature]) == {"accuracy", "balanced_accuracy", "macro_f1"}
+    assert 0.9 < saved["emotion_probe"]["oracle_accuracy"] <= 1.0
+    assert set(saved["reconstruction"]) == {"mse", "psnr", "ssim"}
+    assert "mig" in saved["disentanglement"] and saved["disentanglement"]["factors"][:2] == ["valence", "arousal"]
+    assert saved["run"]["n_test"] == 24 and saved["run"]["sklearn"] and saved["run"]["seed"] == 0
+    assert metrics["alignment"] == saved["alignment"]
+    for figure in ("circumplex", "reconstructions", "traverse_z_v", "traverse_z_a", "tsne"):
+        assert (out / f"{figure}.png").stat().st_size > 1000
+    report = (out / "report.md").read_text()
+    assert "Table 1" in report and "majority class" in report and "![circumplex](circumplex.png)" in report
+    assert any((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert (out / "tensorboard" / "projector_config.pbtxt").is_file()
+
+
+def test_vanilla_alignment_says_there_is_no_readout(tmp_path, checkpoints):
+    metrics = run_evaluate(tmp_path, checkpoints["vanilla"])
+    assert "no VA readout" in metrics["alignment"]["note"]
+    assert "r2" in metrics["va_regression"]["z_v"]["linear"]["valence"]
+    assert not (tmp_path / "eval" / "circumplex.png").exists()
+
+
+def test_command_line_overrides_win_over_the_stored_config(checkpoints):
+    stored = run_config_with_overrides(checkpoints["levasa"], [])
+    assert stored.data.batch_size == 16
+    changed = run_config_with_overrides(checkpoints["levasa"], ["data.batch_size=4", "ckpt=x", "probes.max_train=3"])
+    assert changed.data.batch_size == 4 and changed.data.n_identities == stored.data.n_identities
+    swapped = run_config_with_overrides(checkpoints["levasa"], ["data=synthetic"])
+    assert swapped.data.n_identities == 240  # the group's own defaults replace the stored node
+
+
+def test_bad_split_and_missing_checkpoint_are_clear_errors(tmp_path, checkpoints):
+    with pytest.raises(ValueError, match="split must be a held-out split"):
+        run_evaluate(tmp_path, checkpoints["levasa"], "split=train")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        run_evaluate(tmp_path, tmp_path / "nope.ckpt")
+
+
+@pytest.mark.slow
+def test_evaluate_script_prints_the_report_path(tmp_path, checkpoints):
+    out = tmp_path / "script"
+    args = [f"ckpt={checkpoints['levasa']}", f"hydra.run.dir={out}", *EVAL_TINY, "split=val"]
+    result = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == f"Report: {out / 'report.md'}"
+    assert json.loads((out / "metrics.json").read_text())["run"]["split"] == "val"
