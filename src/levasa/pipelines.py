@@ -1,12 +1,13 @@
-"""The plain functions behind the entry points: ``train(cfg)`` and ``evaluate(cfg)`` (scripts and tests)."""
+"""The plain functions behind the entry points: ``train(cfg)`` and ``evaluate(cfg)`` (scripts and tests).
+
+``transfer(cfg)``, behind ``transfer.py``, lives in :mod:`levasa.annotation.cli` so that annotation transfer
+never imports torch.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from levasa.evaluation import (
     subsample,
     va_regression_section,
 )
+from levasa.io import write_json_atomic, write_text_atomic
 from levasa.metrics.reconstruction import reconstruction_report
 from levasa.models.checkpoint import load_module, read_checkpoint
 from levasa.models.latents import Latents, encode_dataset
@@ -42,15 +44,6 @@ log = logging.getLogger(__name__)
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 """The config tree of a source checkout (evaluate composes group options from it)."""
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file and a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(data, tmp, indent=2, sort_keys=True)
-        tmp.write("\n")
-    os.replace(tmp.name, path)
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:
@@ -216,11 +209,3 @@ def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, A
     write_text_atomic(out_dir / "report.md", report)
     print(f"Report: {out_dir / 'report.md'}")
     return metrics
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)

@@ -1,1 +1,1 @@
-"""Annotation transfer between categorical emotion labels and valence-arousal values (numpy only)."""
+"""Annotation transfer between categorical emotion labels and valence-arousal values (numpy and scikit-learn)."""

@@ -22,6 +22,8 @@ class Anchor:
         std: semi-axes ``[K, 2]`` (one standard deviation per axis).
         prior: class frequencies ``[K]``, summing to 1.
         provenance: where the figures come from.
+        va: the labelled VA the anchor was fitted on, ``[M, 2]``, when fitted from data (else None).
+        va_class: the class of each of those points, ``[M]`` index into ``classes`` (else None).
     """
 
     classes: tuple[str, ...]
@@ -29,6 +31,8 @@ class Anchor:
     std: np.ndarray
     prior: np.ndarray
     provenance: str
+    va: np.ndarray | None = None
+    va_class: np.ndarray | None = None
 
     @property
     def indices(self) -> np.ndarray:
@@ -61,3 +65,33 @@ def affectnet_anchor() -> Anchor:
     """The built-in AffectNet 7-class anchor (training split; provenance in the table file)."""
     with resources.as_file(resources.files("levasa.annotation") / "tables" / "affectnet_7class.json") as p:
         return load_anchor_file(p)
+
+
+def russell_anchor() -> Anchor:
+    """Russell's (1980) circumplex as a coarse anchor: classes on its compass directions (table file)."""
+    with resources.as_file(resources.files("levasa.annotation") / "tables" / "russell_circumplex.json") as p:
+        return load_anchor_file(p)
+
+
+def fit_anchor(va: np.ndarray, emotion: np.ndarray, provenance: str) -> Anchor:
+    """Fit an anchor on labelled data with both kinds: per-class VA mean, std and frequency.
+
+    Args:
+        va: float ``[N, 2]`` (valence, arousal) in ``[-1, 1]``; rows with NaN are ignored.
+        emotion: int ``[N]`` index into ``EMOTIONS``; rows with -1 are ignored.
+        provenance: where the data come from.
+    """
+    va, emotion = np.asarray(va, dtype=np.float64), np.asarray(emotion, dtype=np.int64)
+    ok = (emotion >= 0) & np.isfinite(va).all(axis=1)
+    va, emotion = va[ok], emotion[ok]
+    counts = np.bincount(emotion, minlength=len(EMOTIONS)).astype(np.float64)
+    present = np.flatnonzero(counts >= 2)
+    if present.size == 0:
+        raise ValueError(f"fit_anchor: no class has two labelled samples ({provenance})")
+    keep = np.isin(emotion, present)
+    va, cls = va[keep], np.searchsorted(present, emotion[keep])
+    n = counts[present][:, None]
+    mean = np.stack([np.bincount(cls, va[:, j], present.size) for j in (0, 1)], axis=1) / n
+    var = np.stack([np.bincount(cls, (va[:, j] - mean[cls, j]) ** 2, present.size) for j in (0, 1)], axis=1) / n
+    classes = tuple(EMOTIONS[i] for i in present)
+    return Anchor(classes, mean, np.sqrt(var), n[:, 0] / n.sum(), provenance, va=va, va_class=cls)
