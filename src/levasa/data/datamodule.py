@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import lightning as L
@@ -9,6 +10,7 @@ import numpy as np
 from torch.utils.data import DataLoader
 
 from levasa.data.dataset import FaceArrayDataset, split_subjects
+from levasa.data.fill import LabelFill, fill_missing_labels
 from levasa.data.synthetic import NUISANCE_NAMES, VARIANTS, SyntheticFaces, load_or_generate
 
 STAGES = ("train", "val", "test")
@@ -30,6 +32,8 @@ class SyntheticDataModule(L.LightningDataModule):
         batch_size, num_workers: DataLoader settings.
         cache_dir: where the rendered set is cached (None: render in memory every time).
         seed: seeds the generator and the split.
+        fill: fill the label kind the variant hides by annotation transfer (a :class:`LabelFill`
+            or its fields as a dict), or None to leave it unknown.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class SyntheticDataModule(L.LightningDataModule):
         num_workers: int = 0,
         cache_dir: str | Path | None = "data/synthetic",
         seed: int = 0,
+        fill: LabelFill | dict | None = None,
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -52,6 +57,7 @@ class SyntheticDataModule(L.LightningDataModule):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, found {batch_size}")
         self.save_hyperparameters(logger=False)
+        self.fill = LabelFill(**fill) if isinstance(fill, Mapping) else fill
         self.datasets: dict[str, FaceArrayDataset] = {}
 
     def _generate_kwargs(self) -> dict:
@@ -79,11 +85,14 @@ class SyntheticDataModule(L.LightningDataModule):
         faces = self.load()
         hp = self.hparams
         masks = split_subjects(faces.subject, hp.val_fraction, hp.test_fraction, hp.seed)
+        va, emotion = faces.va, faces.emotion
+        if self.fill is not None:
+            va, emotion = fill_missing_labels(self.fill, faces.keys, va, emotion)
         factors = np.concatenate([faces.true_va, faces.nuisance], axis=1)
         names = ("valence", "arousal", *NUISANCE_NAMES)
         for name, m in masks.items():
             self.datasets[name] = FaceArrayDataset(
-                faces.images[m], faces.va[m], faces.emotion[m], faces.keys[m], faces.subject[m], factors[m], names
+                faces.images[m], va[m], emotion[m], faces.keys[m], faces.subject[m], factors[m], names
             )
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
