@@ -1,5 +1,6 @@
 """evaluate(cfg): rebuilds a trained run from its checkpoint and writes the full report."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from levasa.pipelines import evaluate, run_config_with_overrides, train
+from levasa.models.checkpoint import load_module
+from levasa.pipelines import evaluate, evaluate_sweep, run_config_with_overrides, train
 from tests.conftest import ROOT, TINY, compose_config
 
 SECTIONS = ("alignment", "va_regression", "emotion_probe", "reconstruction", "disentanglement", "run")
@@ -85,3 +87,41 @@ def test_evaluate_script_prints_the_report_path(tmp_path, checkpoints):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == f"Report: {out / 'report.md'}"
     assert json.loads((out / "metrics.json").read_text())["run"]["split"] == "val"
+
+
+def train_tiny(out: Path, data: Path, *overrides: str) -> Path:
+    """Best checkpoint of a two-epoch run on tiny data with ``overrides``."""
+    base = [*TINY, "data.expressions_per_identity=12", "debug=limit", f"paths.data_dir={data}"]
+    return Path(train(compose_config([*base, f"paths.output_dir={out}", *overrides]))["run"]["best_checkpoint"])
+
+
+def test_a_run_trained_with_overrides_evaluates_without_repeating_them(tmp_path):
+    ckpt = train_tiny(tmp_path / "run", tmp_path / "data", "model.encoder.chunks.v=6", "model.encoder.chunks.z=10")
+    assert load_module(ckpt).encoder.chunks == {"v": 6, "a": 32, "z": 10}
+    metrics = run_evaluate(tmp_path, ckpt)
+    assert metrics["disentanglement"]["mig"] >= 0 and "ccc" in metrics["alignment"]["valence"]
+
+
+def test_sweep_gives_a_table_and_a_tradeoff_plot(tmp_path):
+    sweep = tmp_path / "multirun"
+    for job, alpha in (("0", 0), ("1", 100)):
+        train_tiny(sweep / job, tmp_path / "data", f"alpha={alpha}")
+    out = tmp_path / "sweep_eval"
+    cfg = compose_config([f"sweep={sweep}", f"paths.output_dir={out}", *EVAL_TINY], "evaluate")
+    rows = evaluate_sweep(cfg)
+    assert [row["alpha"] for row in rows] == [0.0, 100.0]
+    with (out / "sweep.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert [float(r["alpha"]) for r in table] == [0.0, 100.0]
+    assert {"ccc_v", "ccc_a", "psnr", "emotion_acc_z_va", "beta", "alignment"} <= set(table[0])
+    assert (out / "tradeoff.png").stat().st_size > 1000
+    assert (out / "1" / "report.md").is_file()
+
+
+def test_missing_ckpt_and_a_directory_without_jobs_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="give ckpt=PATH"):
+        evaluate(compose_config([f"paths.output_dir={tmp_path}"], "evaluate"))
+    (tmp_path / "empty").mkdir()
+    cfg = compose_config([f"sweep={tmp_path / 'empty'}", f"paths.output_dir={tmp_path}"], "evaluate")
+    with pytest.raises(ValueError, match="no numbered job directories"):
+        evaluate_sweep(cfg)

@@ -6,6 +6,7 @@ never imports torch.
 
 from __future__ import annotations
 
+import csv
 import logging
 import platform
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import sklearn
 import torch
 from hydra import compose, initialize_config_dir
@@ -21,6 +23,7 @@ from hydra.utils import instantiate
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
+from tqdm.auto import tqdm
 
 import levasa
 from levasa.data.contract import EMOTIONS
@@ -31,13 +34,13 @@ from levasa.evaluation import (
     subsample,
     va_regression_section,
 )
-from levasa.io import write_json_atomic, write_text_atomic
+from levasa.io import write_atomic, write_json_atomic, write_text_atomic
 from levasa.metrics.reconstruction import reconstruction_report
 from levasa.models.checkpoint import load_module, read_checkpoint
 from levasa.models.latents import Latents, encode_dataset
 from levasa.models.module import LatentVAModule
 from levasa.report import render_report
-from levasa.viz.figures import circumplex_figure, image_figure, tsne_figure
+from levasa.viz.figures import circumplex_figure, image_figure, tradeoff_figure, tsne_figure
 from levasa.viz.grids import model_grids
 
 log = logging.getLogger(__name__)
@@ -178,6 +181,8 @@ def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, A
     """
     started = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True)
+    if not cfg.get("ckpt"):
+        raise ValueError("give ckpt=PATH (a run's checkpoints/best.ckpt) or sweep=DIR (a multirun directory)")
     if cfg.split not in ("val", "test"):
         raise ValueError(f"split must be a held-out split, 'val' or 'test', found {cfg.split!r}")
     out_dir = Path(cfg.paths.output_dir)
@@ -187,6 +192,8 @@ def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, A
     datamodule.prepare_data()
     datamodule.setup("test")
     held_out = datamodule.datasets[cfg.split]
+    if len(held_out) == 0 or len(datamodule.datasets["train"]) == 0:
+        raise ValueError(f"the {cfg.split} or train split of {run_cfg.data._target_} is empty: nothing to evaluate")
     train = subsample(encode_dataset(module, datamodule.datasets["train"]), cfg.probes.max_train, cfg.seed)
     test = encode_dataset(module, held_out)
     images = held_out.images.float().div(255.0)
@@ -209,3 +216,58 @@ def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, A
     write_text_atomic(out_dir / "report.md", report)
     print(f"Report: {out_dir / 'report.md'}")
     return metrics
+
+
+def sweep_jobs(sweep_dir: Path) -> list[Path]:
+    """The numbered job directories of a Hydra multirun directory, in job order."""
+    if not sweep_dir.is_dir():
+        raise FileNotFoundError(f"sweep directory not found: {sweep_dir}")
+    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    if not jobs:
+        raise ValueError(f"{sweep_dir} holds no numbered job directories: is it a Hydra multirun directory?")
+    return jobs
+
+
+def sweep_row(job: Path, metrics: dict[str, Any]) -> dict[str, Any]:
+    """One line of sweep.csv: the job's weights and its headline figures."""
+    config = read_checkpoint(job / "checkpoints" / "best.ckpt")["hyper_parameters"]["config"]
+    alignment = metrics["alignment"]
+    ccc = [alignment[a]["ccc"] for a in ("valence", "arousal")] if "valence" in alignment else [float("nan")] * 2
+    probe = metrics["emotion_probe"].get("z_va", {})
+    return {
+        "job": job.name,
+        "alignment": (config["model"].get("alignment") or {"_target_": "vanilla"})["_target_"].rsplit(".", 1)[-1],
+        "alpha": float(config["alpha"]),
+        "beta": float(config["beta"]),
+        "ccc_v": ccc[0],
+        "ccc_a": ccc[1],
+        "psnr": metrics["reconstruction"]["psnr"],
+        "recon_mse": metrics["reconstruction"]["mse"],
+        "emotion_acc_z_va": probe.get("accuracy", float("nan")),
+    }
+
+
+def evaluate_sweep(cfg: DictConfig) -> list[dict[str, Any]]:
+    """Evaluate every job of the multirun directory ``cfg.sweep``; writes sweep.csv and tradeoff.png.
+
+    Each job's full report goes to ``<output_dir>/<job>/``.
+    """
+    out_dir = Path(cfg.paths.output_dir)
+    rows = []
+    for job in tqdm(sweep_jobs(Path(cfg.sweep)), desc="evaluating sweep jobs"):
+        ckpt = job / "checkpoints" / "best.ckpt"
+        job_cfg = OmegaConf.merge(cfg, {"ckpt": str(ckpt), "paths": {"output_dir": str(out_dir / job.name)}})
+        rows.append(sweep_row(job, evaluate(job_cfg)))
+    write_atomic(out_dir / "sweep.csv", lambda f: _write_rows(f, rows))
+    arrays = {key: np.array([row[key] for row in rows], dtype=float) for key in ("alpha", "ccc_v", "ccc_a", "psnr")}
+    accuracy = np.array([row["emotion_acc_z_va"] for row in rows], dtype=float)
+    ccc = (arrays["ccc_v"] + arrays["ccc_a"]) / 2
+    save_figure(tradeoff_figure(arrays["alpha"], ccc, arrays["psnr"], accuracy), out_dir / "tradeoff.png")
+    print(f"Sweep table: {out_dir / 'sweep.csv'}")
+    return rows
+
+
+def _write_rows(handle: Any, rows: list[dict[str, Any]]) -> None:
+    writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from levasa.data.dataset import FaceArrayDataset
 from levasa.models.module import LatentVAModule
@@ -48,7 +49,8 @@ def encode_dataset(module: LatentVAModule, dataset: FaceArrayDataset, batch_size
     module.eval()
     chunks: dict[str, list[np.ndarray]] = {"v": [], "a": [], "z": []}
     readout: list[np.ndarray] = []
-    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+    batches = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    for batch in tqdm(batches, desc=f"encoding {len(dataset)} faces", leave=False):
         enc = module.encode(batch["image"].to(module.device))
         for name in chunks:
             chunks[name].append(getattr(enc, name).mu.cpu().numpy())

@@ -65,3 +65,25 @@ def image_figure(image: np.ndarray, title: str) -> Figure:
     ax.set(title=title, xticks=[], yticks=[])
     fig.tight_layout()
     return fig
+
+
+def tradeoff_figure(alpha: np.ndarray, ccc: np.ndarray, psnr: np.ndarray, accuracy: np.ndarray) -> Figure:
+    """Alignment (mean readout CCC), reconstruction (PSNR) and emotion-probe accuracy against alpha.
+
+    Args are ``[J]`` arrays over the jobs of a sweep; alpha is drawn on a symmetric-log axis so that 0 shows.
+    """
+    order = np.argsort(alpha)
+    fig = Figure(figsize=(12, 4))
+    axes = fig.subplots(1, 3, sharex=True)
+    panels = (
+        (ccc, "readout CCC (mean of V and A)"),
+        (psnr, "reconstruction PSNR (dB)"),
+        (accuracy, "emotion probe accuracy"),
+    )
+    for ax, (values, label) in zip(axes, panels, strict=True):
+        ax.plot(alpha[order], values[order], marker="o")
+        ax.set(xscale="symlog", xlabel="alpha (alignment weight)", ylabel=label)
+        ax.grid(alpha=0.3)
+    fig.suptitle("alignment / reconstruction trade-off over the sweep")
+    fig.tight_layout()
+    return fig
