@@ -26,7 +26,10 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 import levasa
+from levasa.annotation.cli import resolve_anchor
+from levasa.annotation.strategies import va_to_categorical
 from levasa.data.contract import EMOTIONS
+from levasa.data.images import ImageError, list_images, load_face
 from levasa.evaluation import (
     alignment_section,
     disentanglement_section,
@@ -271,3 +274,46 @@ def _write_rows(handle: Any, rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def read_faces(files: list[Path], size: int, skip_bad: bool) -> tuple[list[Path], np.ndarray]:
+    """The readable files and their faces uint8 ``[N, size, size, 3]``; unreadable ones raise or are skipped."""
+    kept, faces = [], []
+    for path in tqdm(files, desc="reading images", leave=False):
+        try:
+            faces.append(load_face(path, size))
+        except ImageError:
+            if not skip_bad:
+                raise
+            log.warning("skipped unreadable image %s", path)
+            continue
+        kept.append(path)
+    if len(kept) < len(files):
+        log.warning("skipped %d of %d images", len(files) - len(kept), len(files))
+    if not kept:
+        raise ImageError("no readable image to predict on")
+    return kept, np.stack(faces)
+
+
+def predict(cfg: DictConfig) -> Path:
+    """Write valence, arousal and emotion of every image under ``cfg.input`` to a CSV; returns its path."""
+    module = load_module(cfg.ckpt)
+    if not module.has_readout:
+        raise ValueError(f"{cfg.ckpt} is a Vanilla VAE: it has no VA readout to predict with")
+    size = int(read_checkpoint(cfg.ckpt)["hyper_parameters"]["config"]["data"]["image_size"])
+    root = Path(cfg.input)
+    files, faces = read_faces(list_images(root), size, cfg.skip_bad)
+    images = torch.from_numpy(faces).permute(0, 3, 1, 2).float().div(255.0)
+    with torch.no_grad():
+        va = torch.cat([module.readout(module.encode(b)) for b in images.split(cfg.batch_size)]).numpy()
+    va = np.clip(va, -1.0, 1.0)
+    classes = va_to_categorical(va, resolve_anchor(cfg.anchor), cfg.label_strategy)
+    rows = [
+        {"path": f.relative_to(root).as_posix(), "valence": round(float(v), 4), "arousal": round(float(a), 4),
+         "emotion": EMOTIONS[c]}
+        for f, (v, a), c in zip(files, va, classes, strict=True)
+    ]  # fmt: skip
+    output = Path(cfg.output) if cfg.output else Path(cfg.paths.output_dir) / "predictions.csv"
+    write_atomic(output, lambda f: _write_rows(f, rows))
+    print(f"Predictions for {len(rows)} images: {output}")
+    return output
