@@ -12,8 +12,11 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install -e ".[dev]"
 
-demo: install   ## train LeVAsa on the synthetic default and say where the run is
-	$(BIN)/python train.py
+DEMO_RUN := outputs/demo/$(shell date +%Y-%m-%d_%H-%M-%S)
+
+demo: install   ## train LeVAsa on the synthetic default, evaluate it, say where the report is
+	$(BIN)/python train.py hydra.run.dir=$(DEMO_RUN)
+	$(BIN)/python evaluate.py ckpt=$(DEMO_RUN)/checkpoints/best.ckpt hydra.run.dir=$(DEMO_RUN)/eval
 
 test: install   ## lint, then the whole test suite
 	$(BIN)/ruff check .
