@@ -7,8 +7,10 @@ the data it was fitted on. Features are standardized by a scaler fitted on the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, mean_absolute_error, r2_score
@@ -32,26 +34,33 @@ def _check_split(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
         )
 
 
+def _probe(kind: str, models: dict[str, Callable[[], BaseEstimator]]) -> Pipeline:
+    """Standardize, then the model of ``kind`` (one of :data:`PROBE_KINDS`)."""
+    if kind not in models:
+        raise ValueError(f"probe kind must be one of {list(PROBE_KINDS)}, found {kind!r}")
+    return make_pipeline(StandardScaler(), models[kind]())
+
+
 def regressor(kind: str, seed: int) -> Pipeline:
     """Standardize, then a ridge regression (``linear``) or a one-hidden-layer MLP (``mlp``)."""
-    if kind == "linear":
-        model = Ridge(alpha=1.0)
-    elif kind == "mlp":
-        model = MLPRegressor(hidden_layer_sizes=(64,), max_iter=1000, random_state=seed)
-    else:
-        raise ValueError(f"probe kind must be one of {list(PROBE_KINDS)}, found {kind!r}")
-    return make_pipeline(StandardScaler(), model)
+    return _probe(
+        kind,
+        {
+            "linear": lambda: Ridge(alpha=1.0),
+            "mlp": lambda: MLPRegressor(hidden_layer_sizes=(64,), max_iter=1000, random_state=seed),
+        },
+    )
 
 
 def classifier(kind: str, seed: int) -> Pipeline:
     """Standardize, then a logistic regression (``linear``) or a one-hidden-layer MLP (``mlp``)."""
-    if kind == "linear":
-        model = LogisticRegression(max_iter=2000)
-    elif kind == "mlp":
-        model = MLPClassifier(hidden_layer_sizes=(64,), max_iter=1000, random_state=seed)
-    else:
-        raise ValueError(f"probe kind must be one of {list(PROBE_KINDS)}, found {kind!r}")
-    return make_pipeline(StandardScaler(), model)
+    return _probe(
+        kind,
+        {
+            "linear": lambda: LogisticRegression(max_iter=2000),
+            "mlp": lambda: MLPClassifier(hidden_layer_sizes=(64,), max_iter=1000, random_state=seed),
+        },
+    )
 
 
 def regression_probe(
