@@ -1,0 +1,180 @@
+"""What a reader finds on disk: one row per face image, labels already mapped onto the sample contract.
+
+Readers know nothing of models or tensors: they parse a dataset's official annotation files into
+:class:`Records` (image paths, optional crop boxes, VA in ``[-1, 1]``, canonical class indices, keys,
+subjects and the official split). Decoding, cropping and resizing happen once, in the preprocessing cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test", "")
+"""Official split names a reader may assign; ``""`` where the dataset has none (a seeded split is made)."""
+
+
+class ReaderError(ValueError):
+    """Bad input in a dataset on disk; the message names the file (and line where there is one)."""
+
+
+@dataclass
+class Records:
+    """The faces a reader found, in a stable order.
+
+    Attributes:
+        source: the reader's name (``affectnet``, ``afew_va``, ``imfdb``, ``folder``).
+        root: the dataset root the paths are relative to.
+        paths: image file of each row, relative to ``root``.
+        va: float32 ``[N, 2]`` (valence, arousal) in ``[-1, 1]``, NaN where unknown.
+        emotion: int64 ``[N]`` index into :data:`levasa.data.contract.EMOTIONS`, -1 where unknown.
+        keys: ``[N]`` stable unique string ids (used to key annotation files).
+        subject: ``[N]`` string identity (actor, clip, ...) for subject-disjoint splits.
+        split: ``[N]`` official split per row, one of :data:`SPLITS`.
+        boxes: float32 ``[N, 4]`` crop box ``(x, y, w, h)`` in pixels of the original image, NaN rows
+            where the whole image is the face; None when no row has a box.
+        skipped: why rows were left out, with counts (filtered by design or skipped on request).
+    """
+
+    source: str
+    root: Path
+    paths: list[str]
+    va: np.ndarray
+    emotion: np.ndarray
+    keys: np.ndarray
+    subject: np.ndarray
+    split: np.ndarray
+    boxes: np.ndarray | None = None
+    skipped: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        n = len(self.paths)
+        self.va = np.asarray(self.va, dtype=np.float32).reshape(n, 2)
+        self.emotion = np.asarray(self.emotion, dtype=np.int64).reshape(n)
+        self.keys = np.asarray(self.keys, dtype=str).reshape(n)
+        self.subject = np.asarray(self.subject, dtype=str).reshape(n)
+        self.split = np.asarray(self.split, dtype=str).reshape(n)
+        if self.boxes is not None:
+            self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(n, 4)
+        finite = self.va[~np.isnan(self.va)]
+        if finite.size and (finite.min() < -1.0 or finite.max() > 1.0):
+            raise ReaderError(f"{self.source}: VA must lie in [-1, 1], found [{finite.min()}, {finite.max()}]")
+        if not set(np.unique(self.split)) <= set(SPLITS):
+            raise ReaderError(f"{self.source}: unknown split names {sorted(set(self.split) - set(SPLITS))}")
+        if len(np.unique(self.keys)) != n:
+            values, counts = np.unique(self.keys, return_counts=True)
+            raise ReaderError(f"{self.source}: keys must be unique, repeated: {values[counts > 1][:5].tolist()}")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def select(self, rows: np.ndarray) -> Records:
+        """The records of ``rows`` (a boolean mask or indices), with the same ``skipped`` counts."""
+        rows = np.arange(len(self))[rows]
+        return Records(
+            self.source,
+            self.root,
+            [self.paths[i] for i in rows],
+            self.va[rows],
+            self.emotion[rows],
+            self.keys[rows],
+            self.subject[rows],
+            self.split[rows],
+            None if self.boxes is None else self.boxes[rows],
+            Counter(self.skipped),
+        )
+
+
+class Skips:
+    """Bad input found while reading: raised at once (the default) or counted and logged when skipping.
+
+    ``problem(reason, where, detail)`` raises :class:`ReaderError` naming ``where`` (a file, and line) unless
+    ``skip``, when it counts ``reason`` (a category; this row's values go in ``detail``, the message only);
+    ``exclude(reason)`` counts a row left out by design (for example AffectNet's Non-Face code).
+    """
+
+    def __init__(self, source: str, skip: bool) -> None:
+        self.source = source
+        self.skip = skip
+        self.counts: Counter = Counter()
+
+    def problem(self, reason: str, where: str, detail: str = "") -> None:
+        """Raise, or count under ``reason`` when skipping; ``detail`` (this row's values) only goes in the message."""
+        what = f"{reason} {detail}" if detail else reason
+        if not self.skip:
+            raise ReaderError(f"{where}: {what} (set data.skip_invalid=true to skip and count such rows)")
+        if not self.counts[reason]:
+            log.warning("%s: skipping rows: %s (first at %s)", self.source, what, where)
+        self.counts[reason] += 1
+
+    def exclude(self, reason: str) -> None:
+        self.counts[reason] += 1
+
+    def report(self) -> None:
+        for reason, count in sorted(self.counts.items()):
+            log.info("%s: left out %d rows: %s", self.source, count, reason)
+
+
+def check_root(root: str | Path, source: str, layout: str) -> Path:
+    """``root`` as a :class:`Path`; raises :class:`ReaderError` naming it and the expected ``layout`` when it is
+    not an existing folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ReaderError(f"data.root {root} not found (or not a folder); {source} expects {layout}")
+    return root
+
+
+Row = tuple[str, tuple[float, float], int, str, str, str, tuple[float, float, float, float] | None]
+"""One face as a reader collects it: (path, (valence, arousal), emotion, key, subject, split, box or None)."""
+
+
+def collect(source: str, root: Path, rows: list[Row], skips: Skips) -> Records:
+    """:class:`Records` of ``rows`` sorted by path, with ``skips``' counts (reported to the log).
+
+    ``boxes`` is None when no row has a box, else NaN rows where a row has none. Raises :class:`ReaderError`
+    when no row is left, saying what was left out.
+    """
+    skips.report()
+    if not rows:
+        left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(skips.counts.items())) or "nothing"
+        raise ReaderError(f"{root}: no usable {source} faces found (left out: {left_out})")
+    rows = sorted(rows, key=lambda row: row[0])
+    has_box = any(row[6] is not None for row in rows)
+    nan_box = (np.nan,) * 4
+    return Records(
+        source=source,
+        root=root,
+        paths=[row[0] for row in rows],
+        va=np.array([row[1] for row in rows], dtype=np.float32),
+        emotion=np.array([row[2] for row in rows], dtype=np.int64),
+        keys=np.array([row[3] for row in rows], dtype=str),
+        subject=np.array([row[4] for row in rows], dtype=str),
+        split=np.array([row[5] for row in rows], dtype=str),
+        boxes=np.array([row[6] or nan_box for row in rows], dtype=np.float32) if has_box else None,
+        skipped=Counter(skips.counts),
+    )
+
+
+class FileIndex:
+    """Existence checks of many files, one directory listing per folder instead of one ``stat`` per file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._listings: dict[str, set[str]] = {}
+
+    def __contains__(self, rel: str) -> bool:
+        folder, _, name = rel.rpartition("/")
+        if folder not in self._listings:
+            path = self.root / folder
+            try:
+                self._listings[folder] = {e.name for e in os.scandir(path) if e.is_file()}
+            except OSError:
+                self._listings[folder] = set()
+        return name in self._listings[folder]
