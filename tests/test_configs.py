@@ -40,7 +40,8 @@ def test_vanilla_instantiates_without_alignment(make_cfg):
 
 @pytest.mark.parametrize("data", options("data"))
 def test_each_data_option_instantiates(make_cfg, data):
-    datamodule = instantiate(make_cfg(f"data={data}").data)
+    cfg = make_cfg() if data == "synthetic" else compose_config([f"data={data}", "data.image_size=32"])
+    datamodule = instantiate(cfg.data)
     assert datamodule.hparams.image_size == 32
 
 

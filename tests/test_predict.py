@@ -51,7 +51,7 @@ def test_a_corrupt_image_is_an_error_naming_it_or_a_counted_skip(tmp_path, levas
         run_predict(tmp_path, levasa_ckpt, tmp_path / "faces")
     with run_predict(tmp_path, levasa_ckpt, tmp_path / "faces", "skip_bad=true").open() as handle:
         assert len(list(csv.DictReader(handle))) == 3
-    assert "skipped 1 of 4 images" in caplog.text
+    assert "skipped 1 of 4 unreadable images" in caplog.text and "broken.jpg" in caplog.text
 
 
 def test_empty_or_missing_folder_is_a_clear_error(tmp_path, levasa_ckpt):

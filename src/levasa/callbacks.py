@@ -1,10 +1,11 @@
-"""Training callbacks: image grids for TensorBoard (the module itself draws nothing)."""
+"""Training callbacks: image grids for TensorBoard (the module itself draws nothing), per-source metrics."""
 
 from __future__ import annotations
 
 import lightning as L
 import torch
 from torch import Tensor
+from torchmetrics.regression import ConcordanceCorrCoef, MeanAbsoluteError
 
 from levasa.viz.grids import model_grids
 
@@ -47,3 +48,41 @@ class ImageGridCallback(L.Callback):
         x = batch["image"].to(pl_module.device)
         for name, grid in model_grids(pl_module, x, batch["va"], self.n_images, self.steps).items():
             experiment.add_image(f"val/{name}", grid.cpu(), trainer.global_step)
+
+
+class SourceMetrics(L.Callback):
+    """Validation readout CCC and MAE per source of a pooled dataset, logged as ``val/<source>/ccc_v`` etc.
+
+    Does nothing unless the batches carry ``source`` (pooled data) and the model has a VA readout.
+    """
+
+    AXES = (("v", 0), ("a", 1))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics: dict[tuple[int, str], torch.nn.Module] = {}
+
+    def on_validation_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: object, batch: dict, *args: object
+    ) -> None:
+        if not isinstance(outputs, dict) or "va_pred" not in outputs or "source" not in batch:
+            return
+        pred, va, source = outputs["va_pred"], batch["va"], batch["source"]
+        for index in torch.unique(source).tolist():
+            mine = source == index
+            for axis, column in self.AXES:
+                known = mine & ~torch.isnan(va[:, column])
+                if known.any():
+                    for kind, factory in (("ccc", ConcordanceCorrCoef), ("mae", MeanAbsoluteError)):
+                        key = (index, f"{kind}_{axis}")
+                        if key not in self.metrics:
+                            self.metrics[key] = factory().to(pl_module.device)
+                        self.metrics[key].update(pred[known, column], va[known, column])
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        names = getattr(trainer.datamodule, "source_names", ())
+        for (index, name), metric in sorted(self.metrics.items()):
+            source = names[index] if index < len(names) else str(index)
+            pl_module.log(f"val/{source}/{name}", metric.compute())
+            metric.reset()
+        self.metrics.clear()

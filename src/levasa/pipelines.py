@@ -28,8 +28,9 @@ from tqdm.auto import tqdm
 import levasa
 from levasa.annotation.cli import resolve_anchor
 from levasa.annotation.strategies import va_to_categorical
+from levasa.data.cache import CropSettings, decode_faces
 from levasa.data.contract import EMOTIONS
-from levasa.data.images import ImageError, list_images, load_face
+from levasa.data.images import ImageError, list_images
 from levasa.evaluation import (
     alignment_section,
     disentanglement_section,
@@ -199,7 +200,7 @@ def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, A
         raise ValueError(f"the {cfg.split} or train split of {run_cfg.data._target_} is empty: nothing to evaluate")
     train = subsample(encode_dataset(module, datamodule.datasets["train"]), cfg.probes.max_train, cfg.seed)
     test = encode_dataset(module, held_out)
-    images = held_out.images.float().div(255.0)
+    images = held_out.image_batch()
     metrics = evaluation_sections(module, train, test, images, cfg)
     figures = evaluation_figures(module, test, images[: cfg.probes.max_figure], cfg.seed)
     log_evaluation(out_dir, figures, test, images[: cfg.probes.max_figure])
@@ -278,21 +279,10 @@ def _write_rows(handle: Any, rows: list[dict[str, Any]]) -> None:
 
 def read_faces(files: list[Path], size: int, skip_bad: bool) -> tuple[list[Path], np.ndarray]:
     """The readable files and their faces uint8 ``[N, size, size, 3]``; unreadable ones raise or are skipped."""
-    kept, faces = [], []
-    for path in tqdm(files, desc="reading images", leave=False):
-        try:
-            faces.append(load_face(path, size))
-        except ImageError:
-            if not skip_bad:
-                raise
-            log.warning("skipped unreadable image %s", path)
-            continue
-        kept.append(path)
-    if len(kept) < len(files):
-        log.warning("skipped %d of %d images", len(files) - len(kept), len(files))
-    if not kept:
+    faces, valid = decode_faces(files, CropSettings(size), skip_invalid=skip_bad, desc="reading images")
+    if not valid.any():
         raise ImageError("no readable image to predict on")
-    return kept, np.stack(faces)
+    return [f for f, ok in zip(files, valid, strict=True) if ok], faces[valid]
 
 
 def predict(cfg: DictConfig) -> Path:

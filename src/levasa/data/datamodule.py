@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from levasa.data.dataset import FaceArrayDataset, split_subjects
 from levasa.data.fill import LabelFill, fill_missing_labels
@@ -16,7 +16,37 @@ from levasa.data.synthetic import NUISANCE_NAMES, VARIANTS, SyntheticFaces, load
 STAGES = ("train", "val", "test")
 
 
-class SyntheticDataModule(L.LightningDataModule):
+class SplitDataModule(L.LightningDataModule):
+    """Shared by every levasa datamodule: ``datasets`` holds the train / val / test splits after ``setup``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.datasets: dict[str, Dataset] = {}
+
+    def _loader(self, name: str, shuffle: bool) -> DataLoader:
+        if name not in self.datasets:
+            raise RuntimeError(f"call setup() before asking for the {name} loader")
+        dataset = self.datasets[name]
+        return DataLoader(
+            dataset,
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            num_workers=self.hparams.num_workers,
+            persistent_workers=self.hparams.num_workers > 0,
+            drop_last=shuffle and len(dataset) > self.hparams.batch_size,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+class SyntheticDataModule(SplitDataModule):
     """The built-in circumplex faces, split by identity into train / val / test.
 
     ``prepare_data`` renders the set once into ``cache_dir`` (no state is set); ``setup`` loads it
@@ -58,7 +88,6 @@ class SyntheticDataModule(L.LightningDataModule):
             raise ValueError(f"batch_size must be positive, found {batch_size}")
         self.save_hyperparameters(logger=False)
         self.fill = LabelFill(**fill) if isinstance(fill, Mapping) else fill
-        self.datasets: dict[str, FaceArrayDataset] = {}
 
     def _generate_kwargs(self) -> dict:
         hp = self.hparams
@@ -94,24 +123,3 @@ class SyntheticDataModule(L.LightningDataModule):
             self.datasets[name] = FaceArrayDataset(
                 faces.images[m], va[m], emotion[m], faces.keys[m], faces.subject[m], factors[m], names
             )
-
-    def _loader(self, name: str, shuffle: bool) -> DataLoader:
-        if name not in self.datasets:
-            raise RuntimeError(f"call setup() before asking for the {name} loader")
-        return DataLoader(
-            self.datasets[name],
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            num_workers=self.hparams.num_workers,
-            persistent_workers=self.hparams.num_workers > 0,
-            drop_last=shuffle and len(self.datasets[name]) > self.hparams.batch_size,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)

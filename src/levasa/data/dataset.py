@@ -14,13 +14,16 @@ class FaceArrayDataset(Dataset):
     """Samples from arrays already decoded and resized (the synthetic set, the preprocessing cache).
 
     Args:
-        images: uint8 ``[N, H, W, 3]``.
+        images: uint8 ``[N, H, W, 3]``, or with ``rows`` any array-like (a memory-mapped cache) of which
+            row ``rows[i]`` is sample ``i``'s face, read when the sample is.
         va: float ``[N, 2]`` in ``[-1, 1]``, NaN where unknown.
         emotion: int ``[N]``, -1 where unknown.
         keys: ``[N]`` stable string ids.
         subject: ``[N]`` identity ids.
         factors: optional true generative factors ``[N, K]`` (synthetic data), kept for evaluation only.
         factor_names: names of the ``K`` factor columns.
+        rows: with an array-like ``images``, the row of each sample in it (None: ``images`` has one per sample).
+        source: when set, samples carry this index of their source dataset (pooled training).
     """
 
     def __init__(
@@ -32,17 +35,25 @@ class FaceArrayDataset(Dataset):
         subject: np.ndarray,
         factors: np.ndarray | None = None,
         factor_names: Sequence[str] = (),
+        rows: np.ndarray | None = None,
+        source: int | None = None,
     ) -> None:
-        n = len(images)
+        n = len(images) if rows is None else len(rows)
         lengths = {"va": len(va), "emotion": len(emotion), "keys": len(keys), "subject": len(subject)}
         if any(length != n for length in lengths.values()):
             raise ValueError(f"all arrays must have {n} rows (one per image), found {lengths}")
-        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-            raise ValueError(f"images must be uint8 [N, H, W, 3], found {images.dtype} {list(images.shape)}")
+        first = np.asarray(images[0 if rows is None or not n else int(rows[0])])
+        if first.ndim != 3 or first.shape[-1] != 3 or first.dtype != np.uint8:
+            raise ValueError(f"images must be uint8 [N, H, W, 3], found {first.dtype} faces of {list(first.shape)}")
         finite = va[~np.isnan(va)]
         if finite.size and (finite.min() < -1.0 or finite.max() > 1.0):
             raise ValueError(f"va must lie in [-1, 1] (NaN = unknown), found [{finite.min()}, {finite.max()}]")
-        self.images = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        if rows is None:
+            self.images: Any = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+            self.rows = None
+        else:
+            self.images, self.rows = images, np.asarray(rows, dtype=np.int64)
+        self.source = source
         self.va = torch.as_tensor(va, dtype=torch.float32)
         self.emotion = torch.as_tensor(emotion, dtype=torch.int64)
         self.keys = [str(k) for k in keys]
@@ -59,14 +70,38 @@ class FaceArrayDataset(Dataset):
     def __len__(self) -> int:
         return len(self.keys)
 
+    def pixels(self, indices: Sequence[int] | np.ndarray) -> torch.Tensor:
+        """The faces of ``indices`` as uint8 ``[B, 3, H, W]``."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if self.rows is None:
+            return self.images[torch.from_numpy(indices)]
+        rows = self.rows[indices]
+        order = np.argsort(rows, kind="stable")  # a memory map reads fastest in file order
+        faces = np.empty((len(rows), *np.shape(self.images[0])), dtype=np.uint8)
+        faces[order] = self.images[rows[order]]
+        return torch.from_numpy(faces).permute(0, 3, 1, 2).contiguous()
+
+    def image_batch(self, indices: Sequence[int] | np.ndarray | None = None) -> torch.Tensor:
+        """The faces of ``indices`` (all when None) as float ``[B, 3, H, W]`` in [0, 1]."""
+        indices = np.arange(len(self)) if indices is None else indices
+        return self.pixels(indices).float().div_(255.0)
+
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return {
-            "image": self.images[index].float().div_(255.0),
+        if self.rows is None:
+            image = self.images[index].float().div_(255.0)
+        else:
+            face = np.asarray(self.images[int(self.rows[index])])
+            image = torch.from_numpy(face.transpose(2, 0, 1).astype(np.float32)).div_(255.0)
+        sample = {
+            "image": image,
             "va": self.va[index],
             "emotion": self.emotion[index],
             "key": self.keys[index],
             "subject": self.subject[index],
         }
+        if self.source is not None:
+            sample["source"] = self.source
+        return sample
 
 
 def split_subjects(subject: np.ndarray, val_fraction: float, test_fraction: float, seed: int) -> dict[str, np.ndarray]:

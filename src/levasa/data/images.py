@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,18 +27,45 @@ def list_images(root: str | Path) -> list[Path]:
     return files
 
 
-def load_face(path: str | Path, size: int) -> np.ndarray:
-    """An image as uint8 ``[size, size, 3]``: converted to RGB (grey, palette, alpha, 16-bit), centre-cropped
-    to a square, resized with antialiasing. Raises :class:`ImageError` naming the file when it cannot be read."""
+def square_box(box: Sequence[float] | None, width: int, height: int, scale: float = 1.0) -> tuple[float, ...]:
+    """The square crop ``(left, top, right, bottom)``: ``box`` ``(x, y, w, h)`` made square around its centre
+    (side ``max(w, h) * scale``), or the centred square of the whole image when ``box`` is None or NaN."""
+    if box is None or not np.all(np.isfinite(box)):
+        side = min(width, height)
+        left, top = (width - side) / 2, (height - side) / 2
+        return (left, top, left + side, top + side)
+    x, y, w, h = (float(v) for v in box)
+    if w <= 0 or h <= 0:
+        raise ValueError(f"a crop box needs a positive width and height, found {w}x{h}")
+    side = max(w, h) * scale
+    cx, cy = x + w / 2, y + h / 2
+    return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+
+
+def load_face(path: str | Path, size: int, box: Sequence[float] | None = None, box_scale: float = 1.0) -> np.ndarray:
+    """A face as uint8 ``[size, size, 3]``, converted to RGB (grey, palette, alpha and 16-bit images included).
+
+    The crop is :func:`square_box` of ``box`` (pixels of the full image; regions outside the image are black),
+    resized with antialiasing. JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) that still gives
+    the crop at least ``size`` pixels, which is much faster on large files and loses nothing at ``size``.
+    Raises :class:`ImageError` naming the file when it cannot be read.
+    """
     try:
         with Image.open(path) as image:
+            width, height = image.size
+            if width == 0 or height == 0:
+                raise ImageError(f"{path}: the image is empty ({width}x{height})")
+            left, top, right, bottom = square_box(box, width, height, box_scale)
+            side = right - left
+            if image.format == "JPEG" and side > 2 * size:
+                image.draft("RGB", (math.ceil(width * size / side), math.ceil(height * size / side)))
+            factor = image.size[0] / width
             image.load()
             rgb = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageError(f"{path}: not a readable image ({err})") from None
-    side = min(rgb.size)
-    if side == 0:
-        raise ImageError(f"{path}: the image is empty ({rgb.size[0]}x{rgb.size[1]})")
-    left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
-    square = rgb.crop((left, top, left + side, top + side))
-    return np.asarray(square.resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
+    crop = tuple(round(v * factor) for v in (left, top, right, bottom))
+    if crop[2] - crop[0] < 1 or crop[3] - crop[1] < 1:
+        raise ImageError(f"{path}: the crop box {box} is smaller than a pixel")
+    face = rgb.crop(crop).resize((size, size), Image.Resampling.LANCZOS)
+    return np.array(face, dtype=np.uint8)

@@ -136,16 +136,17 @@ class LatentVAModule(L.LightningModule):
             raise FloatingPointError(f"training loss is {losses.loss.item()} at global step {self.global_step}")
         return losses.loss
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor] | None:
         out, _ = self._step(batch, "val")
         if self.alignment is None:
-            return
+            return None
         pred = self.readout(out.encoding)
         for axis, (ccc, mae) in enumerate(((keys.CCC_V, keys.MAE_V), (keys.CCC_A, keys.MAE_A))):
             known = ~torch.isnan(batch["va"][:, axis])
             if known.any():
                 self.val_metrics[ccc].update(pred[known, axis], batch["va"][known, axis])
                 self.val_metrics[mae].update(pred[known, axis], batch["va"][known, axis])
+        return {"va_pred": pred.detach()}
 
     def on_validation_epoch_end(self) -> None:
         for name, metric in self.val_metrics.items():

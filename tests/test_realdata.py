@@ -1,0 +1,157 @@
+"""Real-dataset datamodules end to end: each official layout (built by code) read, cached, split, filled and
+trained on with ``fast_dev_run``; pooled sources tagged and validated per source."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra.utils import instantiate
+
+from levasa.data.readers.records import ReaderError
+from levasa.data.realdata import assign_splits
+from levasa.models import keys
+from levasa.pipelines import train
+from tests.conftest import ROOT, compose_config
+from tests.formats import make_afew_va, make_affectnet2017, make_affectnet2021, make_folder, make_imfdb
+
+SMALL = ["data.image_size=32", "data.batch_size=8", "trainer.max_epochs=1"]
+
+TREES = {
+    "affectnet2017": ("affectnet", make_affectnet2017),
+    "affectnet2021": ("affectnet", make_affectnet2021),
+    "afew_va": ("afew_va", make_afew_va),
+    "imfdb": ("imfdb", make_imfdb),
+    "folder": ("folder", make_folder),
+}
+
+
+def config(tmp_path: Path, name: str, root: Path, *overrides: str):
+    paths = [f"paths.output_dir={tmp_path / 'run'}", f"paths.data_dir={tmp_path / 'data'}"]
+    return compose_config([f"data={name}", f"data.root={root}", *SMALL, *paths, *overrides])
+
+
+def datamodule(tmp_path: Path, tree: str, *overrides: str):
+    name, make = TREES[tree]
+    module = instantiate(config(tmp_path, name, make(tmp_path / tree), *overrides).data)
+    module.prepare_data()
+    module.setup("fit")
+    return module
+
+
+@pytest.mark.parametrize("tree", sorted(TREES))
+def test_fast_dev_run_on_each_layout(tmp_path: Path, tree: str) -> None:
+    name, make = TREES[tree]
+    metrics = train(config(tmp_path, name, make(tmp_path / tree), "trainer.fast_dev_run=true"))
+    assert np.isfinite(metrics["val/loss"]) and np.isfinite(metrics[keys.CCC_V])
+
+
+@pytest.mark.parametrize("tree", sorted(TREES))
+def test_splits_are_subject_disjoint_and_labels_complete(tmp_path: Path, tree: str) -> None:
+    module = datamodule(tmp_path, tree)
+    splits = module.datasets
+    subjects = {name: set(ds.subject.tolist()) for name, ds in splits.items()}
+    assert not subjects["train"] & subjects["val"] and not subjects["train"] & subjects["test"]
+    assert not subjects["val"] & subjects["test"]
+    for dataset in splits.values():
+        assert len(dataset) > 0
+        assert not np.isnan(dataset.va.numpy()).any(), "the missing VA kind is filled by transfer"
+        assert (dataset.emotion.numpy() >= 0).all(), "the missing class kind is filled by transfer"
+        sample = dataset[0]
+        assert sample["image"].shape == (3, 32, 32) and 0 <= sample["image"].min() <= sample["image"].max() <= 1
+        assert sample["image"].std() > 0.02, "a face, not a blank crop"
+
+
+def test_affectnet_official_split_is_kept_and_val_carved_from_train(tmp_path: Path) -> None:
+    module = datamodule(tmp_path, "affectnet2017")
+    sizes = {name: len(ds) for name, ds in module.datasets.items()}
+    assert sizes["test"] == 8 and sizes["train"] + sizes["val"] == 24 and sizes["val"] >= 1
+    skipped = dict(module.skipped)
+    assert skipped == {
+        "Contempt (classes=7)": 2,
+        "valence/arousal missing": 2,
+        "expression 8 (None)": 1,
+        "expression 9 (Uncertain)": 1,
+        "expression 10 (Non-Face)": 2,
+    }
+
+
+def test_assign_splits_uses_official_splits_or_a_seeded_one() -> None:
+    subject = np.repeat(np.arange(20), 3)
+    seeded = assign_splits(np.full(60, ""), subject, 0.1, 0.2, seed=1)
+    assert {name: int(mask.sum()) for name, mask in seeded.items()} == {"train": 42, "val": 6, "test": 12}
+    official = np.array(["train"] * 45 + ["test"] * 15)
+    masks = assign_splits(official, subject, 0.2, 0.0, seed=1)
+    assert masks["test"].sum() == 15 and masks["val"].sum() == 9 and masks["train"].sum() == 36
+    with pytest.raises(ReaderError, match="no official split"):
+        assign_splits(np.array(["train"] * 30 + [""] * 30), subject, 0.1, 0.1, seed=1)
+
+
+def test_the_cache_is_built_once_and_reused(tmp_path: Path) -> None:
+    first = datamodule(tmp_path, "afew_va")
+    again = datamodule(tmp_path, "afew_va")  # same tree: the make_* call rewrites identical files
+    assert first.cache().folder.parent == again.cache().folder.parent
+    bigger = datamodule(tmp_path, "afew_va", "data.image_size=40")
+    assert bigger.cache().folder != first.cache().folder
+
+
+def test_a_wrong_root_and_an_empty_split_are_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReaderError, match="empty"):
+        instantiate(config(tmp_path, "imfdb", tmp_path / "empty").data).setup()
+    with pytest.raises(ReaderError, match="not found"):
+        instantiate(config(tmp_path, "afew_va", tmp_path / "nowhere").data).setup()
+    make_imfdb(tmp_path / "imfdb", n_actors=2)
+    with pytest.raises(ValueError, match="too few"):
+        instantiate(config(tmp_path, "imfdb", tmp_path / "imfdb").data).setup()
+
+
+def test_an_unreadable_image_is_named_or_skipped_and_counted(tmp_path: Path) -> None:
+    root = make_imfdb(tmp_path / "imfdb")
+    victim = sorted(root.rglob("*.jpg"))[5]
+    victim.write_bytes(victim.read_bytes()[:40])
+    with pytest.raises(ValueError, match=victim.name.replace(".", r"\.")):
+        instantiate(config(tmp_path, "imfdb", root).data).setup()
+    module = instantiate(config(tmp_path, "imfdb", root, "data.skip_invalid=true").data)
+    module.setup()
+    assert module.skipped["unreadable image"] == 1
+    assert sum(len(ds) for ds in module.datasets.values()) == 39
+
+
+def pooled_root(tmp_path: Path) -> Path:
+    root = tmp_path / "datasets"
+    make_affectnet2021(root / "affectnet")
+    make_afew_va(root / "afew_va")
+    make_imfdb(root / "imfdb")
+    return root
+
+
+def test_pooled_sources_are_tagged_and_validated_per_source(tmp_path: Path) -> None:
+    root = pooled_root(tmp_path)
+    cfg = config(tmp_path, "pooled", root, "debug=limit")
+    module = instantiate(cfg.data)
+    module.prepare_data()
+    module.setup("fit")
+    assert module.source_names == ("affectnet", "afew_va", "imfdb")
+    val = module.datasets["val"]
+    assert sorted(set(val.source.tolist())) == [0, 1, 2]
+    assert {val[i]["source"] for i in range(len(val))} == {0, 1, 2}
+    assert val.image_batch([0, len(val) - 1]).shape == (2, 3, 32, 32)
+    metrics = train(cfg)
+    for source in module.source_names:  # IMFDB's VA is transferred, so it is validated too
+        assert np.isfinite(metrics[f"val/{source}/ccc_v"]) and np.isfinite(metrics[f"val/{source}/mae_a"])
+
+
+def test_pooled_train_script_drops_a_source(tmp_path: Path) -> None:
+    root = pooled_root(tmp_path)
+    command = [
+        sys.executable, "train.py", "data=pooled", f"data.root={root}", "~data.sources.affectnet",
+        *SMALL, "trainer.fast_dev_run=true", f"paths.data_dir={tmp_path / 'data'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pooled afew_va, imfdb:" in done.stdout + done.stderr
