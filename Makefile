@@ -45,6 +45,8 @@ figures:   ## regenerate the committed documentation figures
 
 bench:
 	$(BIN)/python benchmarks/bench_synthetic.py
+	$(BIN)/python benchmarks/bench_transfer.py
+	$(BIN)/python benchmarks/bench_cache.py
 
 clean:
 	rm -rf outputs multirun lightning_logs .pytest_cache .ruff_cache

@@ -87,21 +87,25 @@ class FaceArrayDataset(Dataset):
         return self.pixels(indices).float().div_(255.0)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if self.rows is None:
-            image = self.images[index].float().div_(255.0)
-        else:
-            face = np.asarray(self.images[int(self.rows[index])])
-            image = torch.from_numpy(face.transpose(2, 0, 1).astype(np.float32)).div_(255.0)
-        sample = {
-            "image": image,
-            "va": self.va[index],
-            "emotion": self.emotion[index],
-            "key": self.keys[index],
-            "subject": self.subject[index],
-        }
-        if self.source is not None:
-            sample["source"] = self.source
-        return sample
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        """Samples of a whole batch (the DataLoader's batched fetch): the faces are read and converted in one
+        go, which is several times faster than one at a time from a memory-mapped cache."""
+        images = self.image_batch(indices)
+        samples = []
+        for j, i in enumerate(indices):
+            sample = {
+                "image": images[j],
+                "va": self.va[i],
+                "emotion": self.emotion[i],
+                "key": self.keys[i],
+                "subject": self.subject[i],
+            }
+            if self.source is not None:
+                sample["source"] = self.source
+            samples.append(sample)
+        return samples
 
 
 def split_subjects(subject: np.ndarray, val_fraction: float, test_fraction: float, seed: int) -> dict[str, np.ndarray]:
