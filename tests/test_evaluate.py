@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from levasa.models.checkpoint import load_module
-from levasa.pipelines import evaluate, evaluate_sweep, run_config_with_overrides, train
+from levasa.pipelines import evaluate, evaluate_sweep, run_config_with_overrides, split_evaluate_overrides, train
 from tests.conftest import ROOT, TINY, compose_config
+from tests.formats import make_imfdb
 
 SECTIONS = ("alignment", "va_regression", "emotion_probe", "reconstruction", "disentanglement", "run")
 EVAL_TINY = ["probes.max_train=200", "probes.max_figure=16"]
@@ -29,8 +30,9 @@ def checkpoints(tmp_path_factory):
 
 
 def run_evaluate(tmp_path: Path, ckpt: Path, *overrides: str) -> dict:
-    cfg = compose_config([f"ckpt={ckpt}", f"paths.output_dir={tmp_path / 'eval'}", *EVAL_TINY, *overrides], "evaluate")
-    return evaluate(cfg, overrides=list(overrides))
+    own, run = split_evaluate_overrides(list(overrides))
+    cfg = compose_config([f"ckpt={ckpt}", f"paths.output_dir={tmp_path / 'eval'}", *EVAL_TINY, *own], "evaluate")
+    return evaluate(cfg, overrides=run)
 
 
 def test_levasa_report_has_every_section_and_figure(tmp_path, checkpoints):
@@ -72,6 +74,16 @@ def test_command_line_overrides_win_over_the_stored_config(checkpoints):
     assert swapped.data.n_identities == 240  # the group's own defaults replace the stored node
 
 
+def test_cross_dataset_evaluation_on_a_real_layout_keeps_the_trained_image_size(tmp_path, checkpoints):
+    root = make_imfdb(tmp_path / "imfdb")
+    data = ["data=imfdb", f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}"]
+    composed = run_config_with_overrides(checkpoints["levasa"], data)
+    assert composed.data.dataset == "imfdb" and composed.data.image_size == 32 and composed.data.root == str(root)
+    metrics = run_evaluate(tmp_path, checkpoints["levasa"], *data)
+    assert metrics["run"]["n_test"] > 0 and "no ground-truth factors" in metrics["disentanglement"]["note"]
+    assert -1.0 <= metrics["alignment"]["valence"]["ccc"] <= 1.0
+
+
 def test_bad_split_and_missing_checkpoint_are_clear_errors(tmp_path, checkpoints):
     with pytest.raises(ValueError, match="split must be a held-out split"):
         run_evaluate(tmp_path, checkpoints["levasa"], "split=train")
@@ -82,11 +94,12 @@ def test_bad_split_and_missing_checkpoint_are_clear_errors(tmp_path, checkpoints
 @pytest.mark.slow
 def test_evaluate_script_prints_the_report_path(tmp_path, checkpoints):
     out = tmp_path / "script"
-    args = [f"ckpt={checkpoints['levasa']}", f"hydra.run.dir={out}", *EVAL_TINY, "split=val"]
+    args = [f"ckpt={checkpoints['levasa']}", f"hydra.run.dir={out}", *EVAL_TINY, "split=val", "data.batch_size=8"]
     result = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == f"Report: {out / 'report.md'}"
-    assert json.loads((out / "metrics.json").read_text())["run"]["split"] == "val"
+    run = json.loads((out / "metrics.json").read_text())["run"]
+    assert run["split"] == "val" and run["run_overrides"] == ["data.batch_size=8"]
 
 
 def train_tiny(out: Path, data: Path, *overrides: str) -> Path:

@@ -108,24 +108,38 @@ EVALUATE_KEYS = ("ckpt", "seed", "split", "probes", "paths", "hydra", "sweep")
 every other override applies to the trained run's own config."""
 
 
+def split_evaluate_overrides(args: list[str]) -> tuple[list[str], list[str]]:
+    """Command-line arguments of evaluate.py split into those for its own config (``EVALUATE_KEYS``, flags)
+    and those for the trained run's config (``data=imfdb``, ``data.root=...``), which Hydra would reject
+    because evaluate.yaml does not hold them."""
+    own, run = [], []
+    for arg in args:
+        key = arg.lstrip("+~").split("=")[0].split(".")[0]
+        (own if arg.startswith("-") or "=" not in arg or key in EVALUATE_KEYS else run).append(arg)
+    return own, run
+
+
 def run_config_with_overrides(ckpt: str | Path, overrides: list[str]) -> DictConfig:
     """The resolved config stored in ``ckpt`` with ``overrides`` applied (they win).
 
     ``key=value`` sets a value (``data.batch_size=8``); ``group=option`` swaps a whole group node for
-    ``conf/<group>/<option>.yaml`` composed the way ``train.py`` would (``data=synthetic``).
+    ``conf/<group>/<option>.yaml`` composed the way ``train.py`` would (``data=imfdb``), together with the
+    overrides inside that group (``data.root=...``). A swapped ``data`` keeps the run's image size unless
+    ``data.image_size`` is given: the model only takes faces of the size it was trained on.
     """
     run_cfg = OmegaConf.create(read_checkpoint(ckpt)["hyper_parameters"]["config"])
-    dotted = []
-    for override in overrides:
-        key, _, value = override.lstrip("+~").partition("=")
-        if key.split(".")[0] in EVALUATE_KEYS:
-            continue
-        if "." not in key and (CONF_DIR / key).is_dir():
-            composed = compose_train_config([override, f"seed={run_cfg.seed}"])
-            run_cfg[key] = OmegaConf.create(OmegaConf.to_container(composed[key], resolve=True))
-        else:
-            dotted.append(f"{key}={value}")
-    return OmegaConf.merge(run_cfg, OmegaConf.from_dotlist(dotted))
+    settings = [o for o in overrides if o.lstrip("+~").split("=")[0].split(".")[0] not in EVALUATE_KEYS]
+    groups = [o for o in settings if "." not in o.split("=")[0] and (CONF_DIR / o.split("=")[0]).is_dir()]
+    dotted = [o for o in settings if o not in groups]
+    for override in groups:
+        key = override.split("=")[0]
+        inside = [o for o in dotted if o.lstrip("+~").startswith(f"{key}.")]
+        if key == "data" and not any(o.startswith("data.image_size=") for o in inside):
+            inside.append(f"data.image_size={run_cfg.data.image_size}")
+        composed = compose_train_config([override, *inside, f"seed={run_cfg.seed}"])
+        run_cfg[key] = OmegaConf.create(OmegaConf.to_container(composed[key], resolve=True))
+        dotted = [o for o in dotted if o not in inside]
+    return OmegaConf.merge(run_cfg, OmegaConf.from_dotlist([o.lstrip("+~") for o in dotted]))
 
 
 def compose_train_config(overrides: list[str]) -> DictConfig:
@@ -207,6 +221,7 @@ def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, A
     metrics["run"] = {
         "checkpoint": str(cfg.ckpt),
         "split": cfg.split,
+        "run_overrides": list(overrides or []),
         "n_train": len(train.keys),
         "n_test": len(test.keys),
         "seed": cfg.seed,
@@ -251,8 +266,9 @@ def sweep_row(job: Path, metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def evaluate_sweep(cfg: DictConfig) -> list[dict[str, Any]]:
+def evaluate_sweep(cfg: DictConfig, overrides: list[str] | None = None) -> list[dict[str, Any]]:
     """Evaluate every job of the multirun directory ``cfg.sweep``; writes sweep.csv and tradeoff.png.
+    ``overrides`` apply to every job's own config, as in :func:`evaluate`.
 
     Each job's full report goes to ``<output_dir>/<job>/``.
     """
@@ -261,7 +277,7 @@ def evaluate_sweep(cfg: DictConfig) -> list[dict[str, Any]]:
     for job in tqdm(sweep_jobs(Path(cfg.sweep)), desc="evaluating sweep jobs"):
         ckpt = job / "checkpoints" / "best.ckpt"
         job_cfg = OmegaConf.merge(cfg, {"ckpt": str(ckpt), "paths": {"output_dir": str(out_dir / job.name)}})
-        rows.append(sweep_row(job, evaluate(job_cfg)))
+        rows.append(sweep_row(job, evaluate(job_cfg, overrides)))
     write_atomic(out_dir / "sweep.csv", lambda f: _write_rows(f, rows))
     arrays = {key: np.array([row[key] for row in rows], dtype=float) for key in ("alpha", "ccc_v", "ccc_a", "psnr")}
     accuracy = np.array([row["emotion_acc_z_va"] for row in rows], dtype=float)
