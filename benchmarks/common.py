@@ -1,0 +1,136 @@
+"""Shared by the benchmarks: the machine's description, the default model and data, a bare training step."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+
+from levasa.pipelines import instantiate_group
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def cpu_model() -> str:
+    """The CPU model name (Linux ``/proc/cpuinfo``, else ``platform.processor()``)."""
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        for line in info.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def machine() -> str:
+    """One line naming the CPU, its cores, torch's threads and the GPU if any."""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu_model()}, {torch.get_num_threads()} torch threads, {gpu}; torch {torch.__version__}"
+
+
+def train_config(overrides: list[str], output_dir: str | Path) -> DictConfig:
+    """``conf/train.yaml`` composed with ``overrides``, writing under ``output_dir`` (no Hydra run)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def preloaded_batches(datamodule, n: int) -> list[dict[str, torch.Tensor]]:
+    """``n`` training batches materialised in memory (cycling the loader), so a loop over them costs no data time."""
+    batches: list[dict[str, torch.Tensor]] = []
+    while len(batches) < n:
+        for batch in datamodule.train_dataloader():
+            batches.append({k: v for k, v in batch.items() if isinstance(v, torch.Tensor)})
+            if len(batches) == n:
+                break
+    return batches
+
+
+def bare_steps(module, optimizer, batches: Iterator | list, autocast: bool = False) -> Callable[[], int]:
+    """A closure running one plain PyTorch training step per batch (forward, objective, backward, Adam);
+    returns the number of images trained on."""
+
+    def run() -> int:
+        module.train()
+        n = 0
+        for batch in batches:
+            x, va = batch["image"], batch["va"]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                out = module(x)
+                loss = module.objective(out, x, va).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            n += x.shape[0]
+        return n
+
+    return run
+
+
+def images_per_second(run: Callable[[], int], repeats: int = 1) -> float:
+    """Best throughput of ``run()`` (which returns the images it processed) over ``repeats`` runs."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        n = run()
+        best = max(best, n / (time.perf_counter() - start))
+    return best
+
+
+def build(cfg: DictConfig):
+    """The configured datamodule (set up) and model."""
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule, instantiate(cfg.model)
+
+
+def seed_all(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+class StepTimer(L.Callback):
+    """Wall time from the start of training step ``warmup`` to the end of the last one."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.start = self.end = 0.0
+        self.images = 0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.warmup:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step > self.warmup:
+            self.images += batch["image"].shape[0]
+            self.end = time.perf_counter()
+
+
+def lightning_throughput(overrides: list[str], steps: int, warmup: int, out: Path) -> float:
+    cfg = train_config(overrides, out)
+    seed_all(cfg.seed)
+    datamodule, module = build(cfg)
+    timer = StepTimer(warmup)
+    trainer = L.Trainer(
+        **{k: v for k, v in cfg.trainer.items() if k != "_target_"}
+        | {"max_steps": warmup + steps, "limit_val_batches": 0, "num_sanity_val_steps": 0},
+        callbacks=[*instantiate_group(cfg.callbacks), timer],
+        logger=instantiate_group(cfg.logger),
+    )
+    trainer.fit(module, datamodule=datamodule)
+    return timer.images / (timer.end - timer.start)
