@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +32,7 @@ class Annotations:
 def read_annotations(path: str | Path, input_scale: float = 1.0) -> Annotations:
     """Read a label or VA file; VA is divided by ``input_scale`` after checking it lies in ``[-scale, scale]``."""
     path = Path(path)
-    if not input_scale > 0:
-        raise AnnotationError(f"{path}: input_scale must be positive, found {input_scale}")
+    _check_scale(path, input_scale)
     if not path.is_file():
         raise AnnotationError(f"{path}: no such file")
     pairs = _read_csv(path) if path.suffix.lower() == ".csv" else _read_json(path)
@@ -44,16 +45,67 @@ def read_annotations(path: str | Path, input_scale: float = 1.0) -> Annotations:
     return Annotations(path, keys, va=_check_va(path, keys, values, input_scale))
 
 
+def _check_scale(path: Path, scale: object) -> None:
+    if isinstance(scale, bool) or not isinstance(scale, Real) or not (math.isfinite(scale) and scale > 0):
+        raise AnnotationError(f"{path}: input_scale must be positive, found {scale!r} (a finite number > 0)")
+
+
+def _read_text(path: Path) -> str:
+    """The text of ``path``, UTF-8 with or without a BOM; other bytes are an error naming their line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path, data[: err.start].count(b"\n") + 1, err) from None
+
+
+def _not_utf8(path: Path, line: int, err: UnicodeDecodeError) -> AnnotationError:
+    return AnnotationError(f"{path}: line {line} is not UTF-8 text ({err.reason})")
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The non-empty rows of the CSV file ``path`` (UTF-8, with or without a BOM) with the line each ends on;
+    bytes that are not UTF-8 and rows the csv module cannot split (a field past its size limit) are errors."""
+    rows = []
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        try:
+            for row in reader:
+                if row:
+                    rows.append((reader.line_num, row))
+        except csv.Error as err:
+            raise AnnotationError(f"{path}: line {reader.line_num} is not a readable CSV row ({err})") from None
+        except UnicodeDecodeError as err:  # raised for a block read ahead: find the line in a second pass
+            raise _not_utf8(path, _undecodable_line(path), err) from None
+    return rows
+
+
+def _undecodable_line(path: Path) -> int:
+    """The number of the first line of ``path`` that is not UTF-8."""
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
 def _read_json(path: Path) -> list[tuple[str, object]]:
     """Key-value pairs of a JSON object, in file order; duplicate keys are an error."""
 
     def pairs(items: list[tuple[str, object]]) -> list[tuple[str, object]]:
         return items
 
+    text = _read_text(path)
     try:
-        data = json.loads(path.read_text(), object_pairs_hook=pairs)
+        data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as err:
         raise AnnotationError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
+    except ValueError as err:  # an integer literal too long to convert
+        raise AnnotationError(f"{path}: not valid JSON ({str(err)[:120]})") from None
+    except RecursionError:
+        raise AnnotationError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, list) or (data and not isinstance(data[0], tuple)):
         raise AnnotationError(f"{path}: expected a JSON object {{key: label}} or {{key: [valence, arousal]}}")
     _check_unique(path, [k for k, _ in data])
@@ -62,14 +114,14 @@ def _read_json(path: Path) -> list[tuple[str, object]]:
 
 def _read_csv(path: Path) -> list[tuple[str, object]]:
     """Rows of ``key,label`` or ``key,valence,arousal`` as (key, label) or (key, [v, a]) pairs."""
-    with path.open(newline="") as f:
-        rows = [row for row in csv.reader(f) if row]
-    if rows and rows[0][0].strip().lower() == "key":
-        rows = rows[1:]
+    numbered = _csv_rows(path)
+    if numbered and numbered[0][1][0].strip().lower() == "key":
+        numbered = numbered[1:]
+    rows = [row for _, row in numbered]
     widths = {len(row) for row in rows}
     if len(widths) > 1 or widths - {2, 3}:
-        line = next(i for i, row in enumerate(rows) if len(row) != len(rows[0]) or len(row) not in (2, 3))
-        raise AnnotationError(f"{path}: expected rows 'key,label' or 'key,valence,arousal' throughout (row {line + 1})")
+        line = next(n for n, row in numbered if len(row) != len(rows[0]) or len(row) not in (2, 3))
+        raise AnnotationError(f"{path}: expected rows 'key,label' or 'key,valence,arousal' throughout (line {line})")
     keys = [row[0].strip() for row in rows]
     _check_unique(path, keys)
     if widths == {2}:
@@ -87,10 +139,12 @@ def _check_va(path: Path, keys: np.ndarray, values: list, scale: float) -> np.nd
     """VA ``[N, 2]`` divided by ``scale``; NaN, non-numbers, wrong length or out of ``[-scale, scale]`` are errors."""
     try:
         va = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise AnnotationError(f"{path}: values must be all labels or all [valence, arousal] number pairs") from None
-    if va.ndim != 2 or va.shape[1] != 2:
-        raise AnnotationError(f"{path}: values must be all labels or all [valence, arousal] number pairs")
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer too large for a float
+        va = None
+    if va is None or va.ndim != 2 or va.shape[1] != 2 or any(_has_bool(v) for v in values):
+        first = next((i for i, v in enumerate(values) if not _is_pair(v)), None)
+        which = "" if first is None else f" (key {str(keys[first])!r} has {_short(values[first])})"
+        raise AnnotationError(f"{path}: values must be all labels or all [valence, arousal] number pairs{which}")
     bad = ~np.isfinite(va).all(axis=1)
     if bad.any():
         raise AnnotationError(
@@ -104,6 +158,25 @@ def _check_va(path: Path, keys: np.ndarray, values: list, scale: float) -> np.nd
             "(set input_scale= to the input's range)"
         )
     return va / scale
+
+
+def _has_bool(value: object) -> bool:
+    return isinstance(value, list) and any(isinstance(v, bool) for v in value)
+
+
+def _is_pair(value: object) -> bool:
+    """Whether ``value`` is a [valence, arousal] pair of numbers (or of strings of numbers, from CSV)."""
+    if not isinstance(value, list) or len(value) != 2 or _has_bool(value):
+        return False
+    try:
+        return np.array(value, dtype=np.float64).shape == (2,)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def write_annotations(path: str | Path, keys: np.ndarray, values: np.ndarray) -> None:
@@ -133,10 +206,11 @@ def read_labelled_csv(path: str | Path, input_scale: float = 1.0) -> tuple[np.nd
         VA float ``[N, 2]`` in ``[-1, 1]``, class int64 ``[N]`` into ``EMOTIONS``, subject str ``[N]``.
     """
     path = Path(path)
+    _check_scale(path, input_scale)
     if not path.is_file():
         raise AnnotationError(f"{path}: no such file")
-    with path.open(newline="") as f:
-        rows = [row for row in csv.reader(f) if row]
+    numbered = _csv_rows(path)
+    rows = [row for _, row in numbered]
     if len(rows) < 2:
         raise AnnotationError(f"{path}: no annotations (empty input)")
     header = [name.strip().lower() for name in rows[0]]
@@ -145,17 +219,17 @@ def read_labelled_csv(path: str | Path, input_scale: float = 1.0) -> tuple[np.nd
         raise AnnotationError(f"{path}: header needs valence, arousal and expression|label|emotion; found {header}")
     widths = np.array([len(row) for row in rows])
     if (widths != len(header)).any():
-        line = int(np.argmax(widths != len(header))) + 1
-        raise AnnotationError(f"{path}: line {line} has {widths[line - 1]} cells, the header {len(header)}")
+        row = int(np.argmax(widths != len(header)))
+        raise AnnotationError(f"{path}: line {numbered[row][0]} has {widths[row]} cells, the header {len(header)}")
     table = np.array(rows[1:], dtype=str)
     keys = table[:, 0]
     try:
-        va = table[:, [header.index("valence"), header.index("arousal")]].astype(np.float64) / input_scale
+        va = table[:, [header.index("valence"), header.index("arousal")]].astype(np.float64)
     except ValueError:
         raise AnnotationError(f"{path}: valence and arousal must be numbers") from None
     emotion, known = label_indices(table[:, header.index(label_col)], keys, source=str(path), skip=True)
     subject = table[:, header.index("subject")] if "subject" in header else keys
-    ok = (np.abs(va[known]) <= 1).all(axis=1)
+    ok = (np.abs(va[known]) <= input_scale).all(axis=1)  # checked before dividing, which may overflow; NaN fails
     if not ok.all():
         log.warning("%s: dropped %d rows with VA outside the scale (AffectNet's -2 = missing)", path, (~ok).sum())
-    return va[known][ok], emotion[ok], subject[known][ok]
+    return va[known][ok] / input_scale, emotion[ok], subject[known][ok]

@@ -7,11 +7,12 @@ import logging
 import numpy as np
 
 from levasa.data.contract import EMOTIONS
+from levasa.errors import InputError
 
 log = logging.getLogger(__name__)
 
 
-class AnnotationError(ValueError):
+class AnnotationError(InputError):
     """Bad annotation input: the message names the file (or source), the key and what was wrong."""
 
 
@@ -76,6 +77,8 @@ def factorize(names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Hashes the code points column by column (a loop over characters, not samples) and sorts the 64-bit
     hashes, several times faster than sorting the strings; verified exactly, so a hash collision only costs time.
     """
+    if names.size == 0:
+        return names, np.zeros(0, dtype=np.intp)
     width = max(2, names.dtype.itemsize // 4 + names.dtype.itemsize // 4 % 2)  # an even number of code points
     pairs = np.ascontiguousarray(names, dtype=f"<U{width}").view(np.uint64).reshape(names.size, -1)
     h = pairs[:, 0].copy()

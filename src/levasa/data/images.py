@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from levasa.errors import InputError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
-class ImageError(ValueError):
+class ImageError(InputError):
     """An image file that cannot be used; the message names the file."""
 
 
@@ -25,6 +27,20 @@ def list_images(root: str | Path) -> list[Path]:
     if not files:
         raise ImageError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) at any depth")
     return files
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB. Pillow's own conversion clips 16-bit and 32-bit grey at 255 (a white face);
+    their values are scaled to 8 bits instead (by the type's range, or by the maximum for float images)."""
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode.startswith("I;16") or (image.mode == "I" and values.max(initial=0) > 255):
+            values = values / 257.0
+        elif image.mode == "F" and values.max(initial=0) <= 1.0:
+            values = values * 255.0
+        grey = Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8))
+        return grey.convert("RGB")
+    return image.convert("RGB")
 
 
 def square_box(box: Sequence[float] | None, width: int, height: int, scale: float = 1.0) -> tuple[float, ...]:
@@ -61,7 +77,7 @@ def load_face(path: str | Path, size: int, box: Sequence[float] | None = None, b
                 image.draft("RGB", (math.ceil(width * size / side), math.ceil(height * size / side)))
             factor = image.size[0] / width
             image.load()
-            rgb = image.convert("RGB")
+            rgb = to_rgb(image)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageError(f"{path}: not a readable image ({err})") from None
     crop = tuple(round(v * factor) for v in (left, top, right, bottom))

@@ -17,7 +17,7 @@ import numpy as np
 
 from levasa.data.contract import UNKNOWN_EMOTION
 from levasa.data.images import IMAGE_SUFFIXES
-from levasa.data.readers.records import ReaderError, Records, Row, Skips, check_root, collect
+from levasa.data.readers.records import ReaderError, Records, Row, Skips, box_problem, check_root, collect
 
 LAYOUT = "clip folders 001..600, each with frames NNNNN.png and <clip>/<clip>.json"
 OFFICIAL_CLIPS = frozenset(f"{i:03d}" for i in range(1, 601))
@@ -77,9 +77,12 @@ def _read_clip(root: Path, clip: str, split: str, margin: float, skips: Skips) -
         skips.problem("clip folder without its JSON", str(json_path))
         return []
     try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        skips.problem("malformed JSON", str(json_path), f"({err})")
+        data = json.loads(json_path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        skips.problem("malformed JSON", str(json_path), f"(not UTF-8 text: {err})")
+        return []
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, an integer too long, nesting too deep
+        skips.problem("malformed JSON", str(json_path), f"({str(err)[:200]})")
         return []
     frames = data.get("frames") if isinstance(data, dict) else None
     if not isinstance(frames, dict):
@@ -113,22 +116,40 @@ def _parse_frame(entry: object, margin: float) -> tuple[tuple[float, float], tup
         if name not in entry:
             raise _BadValueError("missing key", repr(name))
         value = entry[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise _BadValueError("valence/arousal not a number", f"({name} {value!r})")
-        if not -VA_SCALE <= value <= VA_SCALE:
-            raise _BadValueError("valence/arousal outside [-10, 10]", f"({name} {value!r})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+            raise _BadValueError("valence/arousal not a number", f"({name} {_short(value)})")
+        if not -VA_SCALE <= value <= VA_SCALE:  # compared before any conversion: an int may be too large for a float
+            raise _BadValueError("valence/arousal outside [-10, 10]", f"({name} {_short(value)})")
         va.append(value / VA_SCALE)
     if "landmarks" not in entry:
         raise _BadValueError("missing key", "'landmarks'")
     try:
         points = np.asarray(entry["landmarks"], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
         raise _BadValueError(BAD_LANDMARKS) from None
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0 or not np.isfinite(points).all():
         raise _BadValueError(BAD_LANDMARKS)
     low, high = points.min(axis=0), points.max(axis=0)
-    side = float((high - low).max()) * (1 + 2 * margin)
+    with np.errstate(over="ignore"):  # landmarks near the float64 limit give an infinite box, rejected below
+        side = float((high - low).max()) * (1 + 2 * margin)
+        cx, cy = low / 2 + high / 2
     if side <= 0:
         raise _BadValueError(BAD_LANDMARKS, "(they span no area)")
-    cx, cy = (low + high) / 2
-    return (va[0], va[1]), (float(cx) - side / 2, float(cy) - side / 2, side, side)
+    box = (float(cx) - side / 2, float(cy) - side / 2, side, side)
+    problem = box_problem(box)
+    if problem:
+        raise _BadValueError(BAD_LANDMARKS, f"({problem}: {box})")
+    return (va[0], va[1]), box
+
+
+def _finite(value: float) -> bool:
+    """Whether a JSON number is finite (an int always is, even one too large for a float)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to 60 characters (a JSON number may have thousands of digits)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

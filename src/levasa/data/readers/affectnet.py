@@ -11,12 +11,13 @@ left out; VA -2 means missing. The official validation set is returned as the ``
 
 from __future__ import annotations
 
+import ast
 import csv
 import math
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,7 +25,16 @@ import numpy as np
 
 from levasa.data.contract import NUM_BASIC_EMOTIONS
 from levasa.data.images import IMAGE_SUFFIXES
-from levasa.data.readers.records import FileIndex, ReaderError, Records, Row, Skips, check_root, collect
+from levasa.data.readers.records import (
+    FileIndex,
+    ReaderError,
+    Records,
+    Row,
+    Skips,
+    box_problem,
+    check_root,
+    collect,
+)
 
 LISTS_2017 = "Manually_Annotated_file_lists"
 IMAGES_2017 = "Manually_Annotated_Images"
@@ -153,37 +163,53 @@ def _read_2017(root: Path, classes: int, require_va: bool, skips: Skips) -> list
         path = root / LISTS_2017 / name
         if not path.is_file():
             continue
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            first = True
-            for fields in reader:
-                if not any(field.strip() for field in fields):
-                    continue
-                if first and fields[0].strip() == HEADER_2017[0]:
-                    first = False
-                    continue
+        first = True
+        for line, fields in _csv_rows(path):
+            if not any(field.strip() for field in fields):
+                continue
+            if first and fields[0].strip() == HEADER_2017[0]:
                 first = False
-                where = f"{path}:{reader.line_num}"
-                try:
-                    key, box, code, va = _parse_2017(fields)
-                except _BadValueError as err:
-                    skips.problem(err.reason, where, err.detail)
-                    continue
-                if key in seen:
-                    skips.problem("duplicate row for an image", where, f"({key}, first at {seen[key]})")
-                    continue
-                seen[key] = where
-                if not _keep(code, va, classes, require_va, skips):
-                    continue
-                if key not in files:
-                    skips.problem("annotation without an image", where, f"({IMAGES_2017}/{key} not found)")
-                    continue
-                rows.append((f"{IMAGES_2017}/{key}", va, code, key, key, split, box))
+                continue
+            first = False
+            where = f"{path}:{line}"
+            try:
+                key, box, code, va = _parse_2017(fields)
+            except _BadValueError as err:
+                skips.problem(err.reason, where, err.detail)
+                continue
+            if key in seen:
+                skips.problem("duplicate row for an image", where, f"({key}, first at {seen[key]})")
+                continue
+            seen[key] = where
+            if not _keep(code, va, classes, require_va, skips):
+                continue
+            if key not in files:
+                skips.problem("annotation without an image", where, f"({IMAGES_2017}/{key} not found)")
+                continue
+            rows.append((f"{IMAGES_2017}/{key}", va, code, key, key, split, box))
     return rows
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each row of the CSV file ``path``, read as UTF-8 with or without a BOM (bytes
+    that are not UTF-8 kept as lone surrogates, for :func:`_parse_2017` to report); raises :class:`ReaderError`
+    naming the line where the csv module cannot split a row (a field past its size limit)."""
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
+        reader = csv.reader(f)
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                raise ReaderError(f"{path}:{reader.line_num}: not a readable CSV row ({err})") from None
+            yield reader.line_num, fields
 
 
 def _parse_2017(fields: list[str]) -> tuple[str, tuple[float, float, float, float], int, tuple[float, float]]:
     """(key, box, expression code, (valence, arousal) with NaN for missing) of one CSV row."""
+    if not all(field.isascii() for field in fields) and not _is_utf8(fields):
+        raise _BadValueError("row not UTF-8 text", f"({','.join(fields)[:80]!r})")
     if len(fields) != len(HEADER_2017):
         raise _BadValueError(
             "wrong number of fields", f"(found {len(fields)}, expected {len(HEADER_2017)}: {','.join(HEADER_2017)})"
@@ -208,9 +234,19 @@ def _parse_2017(fields: list[str]) -> tuple[str, tuple[float, float, float, floa
         detail = f"(found {len(landmarks)} values)" if len(landmarks) != 136 else "(a value is not a number)"
         raise _BadValueError("facial_landmarks not 136 numbers (68 points) joined by ';'", detail)
     box = (numbers[1], numbers[2], numbers[3], numbers[4])
-    if box[2] <= 0 or box[3] <= 0:
-        raise _BadValueError("face box with a non-positive size", f"({box[2]:g}x{box[3]:g})")
+    problem = box_problem(box)
+    if problem:
+        raise _BadValueError(problem, f"({box[0]:g}, {box[1]:g}, {box[2]:g}x{box[3]:g})")
     return key, box, code, _unknown_together((_check_va("valence", numbers[7]), _check_va("arousal", numbers[8])))
+
+
+def _is_utf8(fields: list[str]) -> bool:
+    """Whether ``fields`` hold no byte that was not UTF-8 (kept as a lone surrogate when read)."""
+    try:
+        "".join(fields).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- 2021 release
@@ -280,38 +316,83 @@ def _value(path: Path, check: Callable[[float], T]) -> T:
 
 def _scalar(path: Path) -> float:
     """The single value of a 0-d (or one-element) ``.npy`` file as a finite float; strings are parsed."""
-    try:
-        array = _load_npy(path)
-    except (OSError, ValueError, EOFError) as err:
-        raise _BadValueError("unreadable .npy file", f"({err})") from None
-    if not isinstance(array, np.ndarray) or array.size != 1:
-        raise _BadValueError(".npy file not a single value", f"(shape {getattr(array, 'shape', '?')})")
-    value = array.reshape(()).item()
+    array = _load_npy(path)
+    if array.dtype.kind not in "biufSU":  # complex, datetime, raw bytes (void)
+        raise _BadValueError(NOT_A_NUMBER, f"(a {array.dtype} value)")
+    value = array.item()
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     try:
         number = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise _BadValueError(NOT_A_NUMBER, f"({value!r})") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _BadValueError(NOT_A_NUMBER, f"({_short(value)})") from None
     if isinstance(value, bool) or not math.isfinite(number):
-        raise _BadValueError(NOT_A_NUMBER, f"({value!r})")
+        raise _BadValueError(NOT_A_NUMBER, f"({_short(value)})")
     return number
 
 
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+UNREADABLE_NPY = "unreadable .npy file"
+NOT_SINGLE = ".npy file not a single value"
+MAX_NPY_BYTES = 1 << 20
+"""A single value's ``.npy`` file is about 128 bytes; larger files are not read."""
+
+
 def _load_npy(path: Path) -> np.ndarray:
-    """A ``.npy`` file's array: a scalar's header parsed directly (4x faster than ``np.load``, which reads
-    hundreds of thousands of these files), anything else through ``np.load`` without pickles."""
-    with path.open("rb") as f:
-        data = f.read(4096)
-    if data[:6] == b"\x93NUMPY" and len(data) > 12 and data[6] in (1, 2, 3):
-        start = 10 if data[6] == 1 else 12
-        end = start + int.from_bytes(data[8:start], "little")
-        match = _SCALAR_HEADER.fullmatch(data[start:end])
-        if match and len(data) < 4096:
-            dtype = np.dtype(match[1].decode())
-            if dtype.kind in "biufSU" and len(data) - end == dtype.itemsize:
-                return np.frombuffer(data, dtype=dtype, count=1, offset=end).reshape(())
-    return np.load(path, allow_pickle=False)
+    """The 0-d array of a ``.npy`` file holding one value, parsed here rather than by ``np.load``, which is 4x
+    slower on the hundreds of thousands of these files, also opens zip archives, and fails on a corrupt header
+    with errors of many types. Object arrays (pickles) are refused.
+
+    Raises:
+        _BadValueError: the file is not a ``.npy`` file of one value of a plain dtype.
+    """
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_NPY_BYTES + 1)
+    except OSError as err:
+        raise _BadValueError(UNREADABLE_NPY, f"({err})") from None
+    if len(data) > MAX_NPY_BYTES:
+        raise _BadValueError(NOT_SINGLE, f"(over {MAX_NPY_BYTES} bytes)")
+    if data[:6] != b"\x93NUMPY" or len(data) < 10 or data[6] not in (1, 2, 3):
+        raise _BadValueError(UNREADABLE_NPY, "(no .npy header: it does not start with \\x93NUMPY and a version)")
+    start = 10 if data[6] == 1 else 12
+    end = start + int.from_bytes(data[8:start], "little")
+    if len(data) < end:
+        raise _BadValueError(UNREADABLE_NPY, "(the header is cut short)")
+    match = _SCALAR_HEADER.fullmatch(data[start:end])
+    descr, shape = (match[1].decode(), ()) if match else _npy_header(data[start:end])
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError):
+        raise _BadValueError(UNREADABLE_NPY, f"(unknown dtype {descr!r})") from None
+    if dtype.hasobject:
+        raise _BadValueError(UNREADABLE_NPY, "(an object array, which would need unpickling)")
+    if math.prod(shape) != 1:
+        raise _BadValueError(NOT_SINGLE, f"(shape {shape})")
+    if dtype.itemsize == 0 or len(data) - end < dtype.itemsize:
+        raise _BadValueError(UNREADABLE_NPY, f"(the data is cut short: {len(data) - end} of {dtype.itemsize} bytes)")
+    return np.frombuffer(data, dtype=dtype, count=1, offset=end).reshape(())
+
+
+def _npy_header(header: bytes) -> tuple[str, tuple[int, ...]]:
+    """(dtype descr, shape) of a ``.npy`` header dict that :data:`_SCALAR_HEADER` does not match."""
+    try:
+        fields = ast.literal_eval(header.decode("latin-1"))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        fields = None
+    descr = fields.get("descr") if isinstance(fields, dict) else None
+    shape = fields.get("shape") if isinstance(fields, dict) else None
+    if not (
+        isinstance(descr, str)
+        and isinstance(shape, tuple)
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise _BadValueError(UNREADABLE_NPY, f"(not a .npy header of a plain array: {_short(header)})")
+    return descr, shape
 
 
 def _integer(value: float) -> int:

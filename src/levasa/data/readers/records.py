@@ -8,6 +8,7 @@ subjects and the official split). Decoding, cropping and resizing happen once, i
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from levasa.errors import InputError
+
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test", "")
 """Official split names a reader may assign; ``""`` where the dataset has none (a seeded split is made)."""
 
 
-class ReaderError(ValueError):
+class ReaderError(InputError):
     """Bad input in a dataset on disk; the message names the file (and line where there is one)."""
 
 
@@ -175,6 +178,19 @@ class FileIndex:
             path = self.root / folder
             try:
                 self._listings[folder] = {e.name for e in os.scandir(path) if e.is_file()}
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a NUL character in the path
                 self._listings[folder] = set()
         return name in self._listings[folder]
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def box_problem(box: tuple[float, float, float, float]) -> str:
+    """Why the crop box ``(x, y, w, h)`` cannot be used, or ``""``: it must be finite as float32 (how
+    :class:`Records` stores it) with a positive width and height there."""
+    if not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in box):
+        return "face box outside the float32 range"
+    if not (np.float32(box[2]) > 0 and np.float32(box[3]) > 0):
+        return "face box with a non-positive size"
+    return ""

@@ -1,0 +1,66 @@
+"""Bad image files through the public data path (``data=folder``): odd modes are converted, broken files are
+named or, with ``data.skip_invalid=true``, skipped and counted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra.utils import instantiate
+from PIL import Image
+
+from levasa.data.images import ImageError
+from tests.conftest import compose_config
+from tests.formats import make_folder
+
+
+def folder_module(tmp_path: Path, root: Path, *overrides: str):
+    cfg = compose_config(
+        [
+            "data=folder",
+            f"data.root={root}",
+            "data.image_size=32",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "data.reader.subject_depth=1",
+            *overrides,
+        ]
+    )
+    module = instantiate(cfg.data)
+    module.setup("fit")
+    return module
+
+
+def test_grey_alpha_palette_and_16_bit_images_are_converted_to_rgb(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "faces")
+    files = sorted(root.rglob("*.png"))[:4]
+    pixels = np.asarray(Image.open(files[0]).convert("RGB"))
+    grey = np.asarray(Image.fromarray(pixels).convert("L"))
+    Image.fromarray(grey).save(files[0])  # 8-bit grey
+    Image.fromarray(pixels).convert("RGBA").save(files[1])  # with alpha
+    Image.fromarray(pixels).convert("P").save(files[2])  # palette
+    Image.fromarray(grey.astype(np.uint16) * 257).save(files[3])  # 16-bit grey
+    module = folder_module(tmp_path, root)
+    faces = {}
+    for dataset in module.datasets.values():
+        for i in range(len(dataset)):
+            faces[dataset.keys[i]] = dataset[i]["image"]
+    assert len(faces) == 20
+    for path in files:
+        face = faces[path.relative_to(root).as_posix()]
+        assert face.shape == (3, 32, 32) and face.std() > 0.02
+    grey_face = faces[files[0].relative_to(root).as_posix()]
+    assert np.allclose(grey_face[0], grey_face[1]) and np.allclose(grey_face[1], grey_face[2])
+
+
+@pytest.mark.parametrize("damage", ["zero-byte", "truncated", "not an image"])
+def test_a_broken_image_is_named_or_skipped_and_counted(tmp_path: Path, damage: str) -> None:
+    root = make_folder(tmp_path / "faces")
+    victim = sorted(root.rglob("*.jpg"))[3]
+    data = victim.read_bytes()
+    victim.write_bytes({"zero-byte": b"", "truncated": data[: len(data) // 3], "not an image": b"hello"}[damage])
+    with pytest.raises(ImageError, match=victim.name.replace(".", r"\.")):
+        folder_module(tmp_path, root)
+    module = folder_module(tmp_path, root, "data.skip_invalid=true")
+    assert module.skipped == {"unreadable image": 1}
+    assert sum(len(ds) for ds in module.datasets.values()) == 19
