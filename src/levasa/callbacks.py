@@ -1,13 +1,36 @@
-"""Training callbacks: image grids for TensorBoard (the module itself draws nothing), per-source metrics."""
+"""Training callbacks: image grids for TensorBoard (the module itself draws nothing), per-source metrics, and the
+reliability pieces: atomic checkpoint writes, a best checkpoint that never takes a non-finite score, and the
+random generators' states carried in every checkpoint so that a resumed run draws what the uninterrupted one would.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import random
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
 import lightning as L
+import numpy as np
 import torch
+from fsspec.implementations.local import LocalFileSystem
+from lightning.fabric.utilities.cloud_io import get_filesystem
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 from torchmetrics.regression import ConcordanceCorrCoef, MeanAbsoluteError
 
 from levasa.viz.grids import model_grids
+
+log = logging.getLogger(__name__)
+
+TEMP_GLOB = ".*.ckpt.*.tmp"
+"""Names of the temporary files :class:`AtomicCheckpointIO` writes next to a checkpoint (``.last.ckpt.x1y2.tmp``)."""
 
 
 class ImageGridCallback(L.Callback):
@@ -86,3 +109,137 @@ class SourceMetrics(L.Callback):
             pl_module.log(f"val/{source}/{name}", metric.compute())
             metric.reset()
         self.metrics.clear()
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoint writer whose files are always complete: a kill (even SIGKILL) or a full disk mid-save leaves
+    the previous checkpoint, never a truncated one.
+
+    Each checkpoint is written to a temporary file in its own folder (``.<name>.<random>.tmp``), flushed to disk
+    and renamed over the target (``os.replace``, atomic within a filesystem). Lightning's own writer goes through
+    an fsspec transaction that writes to the system temporary folder and then *moves* the file: a rename when that
+    folder is on the same filesystem as the checkpoint, but a copy straight into the target otherwise (``/tmp`` on
+    a local disk or tmpfs and the outputs on NFS or Lustre, as on most clusters). Measured here with TMPDIR on
+    tmpfs: a SIGKILL during that copy left an empty ``last.ckpt`` (and a 300 MB file in TMPDIR). A kill can still
+    leave this class's temporary file behind; :func:`remove_stale_temporaries` clears them when a run starts.
+    Paths that are not local (``s3://...``) keep Lightning's writer.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        target = Path(str(path).removeprefix("file://"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as tmp:
+                torch.save(checkpoint, tmp)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.chmod(name, 0o666 & ~_umask())  # mkstemp makes the file private; give it a normal file's mode
+            os.replace(name, target)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
+        _fsync_folder(target.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    with suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that a killed :class:`AtomicCheckpointIO` write left in ``folder``; returns them.
+
+    Only call it while no process writes checkpoints into ``folder`` (at the start of a run).
+    """
+    removed = []
+    for tmp in sorted(Path(folder).glob(TEMP_GLOB)) if Path(folder).is_dir() else []:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+            log.warning("removed %s, left by a checkpoint write that was interrupted", tmp)
+    return removed
+
+
+class FiniteModelCheckpoint(ModelCheckpoint):
+    """:class:`~lightning.pytorch.callbacks.ModelCheckpoint` whose top-k (the best checkpoint) never takes a model
+    whose monitored value is NaN or infinite.
+
+    Lightning's own rule keeps a NaN score out of the top k only once the top k is full: with ``save_top_k=1`` a
+    NaN validation loss in the first epoch would be saved as ``best.ckpt`` (with the score +inf).
+
+    With several processes (DDP) the monitored value is averaged over them first. The module logs its epoch means
+    per process, so each process would otherwise judge "best" on its own share of the validation split; worse, a
+    resumed run restores process 0's best score on every process, and the others then compared their own means
+    with it: measured on 2 CPU processes, a run resumed at epoch 2 kept epoch 1's checkpoint as best to the end.
+    """
+
+    def _monitor_candidates(self, trainer: L.Trainer) -> dict[str, Tensor]:
+        candidates = super()._monitor_candidates(trainer)
+        if trainer.world_size > 1 and self.monitor in candidates:
+            value = torch.as_tensor(candidates[self.monitor], dtype=torch.float32, device=trainer.strategy.root_device)
+            candidates[self.monitor] = trainer.strategy.reduce(value.clone(), reduce_op="mean")
+        return candidates
+
+    def check_monitor_top_k(self, trainer: L.Trainer, current: Tensor | None = None) -> bool:
+        better = super().check_monitor_top_k(trainer, current)
+        if current is None:
+            return better
+        finite = bool(torch.isfinite(torch.as_tensor(current)).all())
+        if not finite:
+            rank_zero_warn(
+                f"{self.monitor} is {float(current)} at epoch {trainer.current_epoch}, global step "
+                f"{trainer.global_step}: this model is not a candidate for the best checkpoint"
+            )
+        return trainer.strategy.reduce_boolean_decision(finite, all=True) and better
+
+
+class RNGStateCheckpoint(L.Callback):
+    """Carries the global random generators' states (torch, the current CUDA device's, numpy, Python) in every
+    checkpoint and restores them when training resumes from it (not for validation).
+
+    The shuffle of each epoch and the reparameterisation noise come from torch's global generators, which
+    Lightning does not checkpoint: without this a resumed run reseeds and draws other batches and noise than the
+    uninterrupted run. With it, a run resumed from an end-of-epoch checkpoint continues exactly as the
+    uninterrupted one (on CPU, under DDP on CPU, and on a GPU with ``trainer.deterministic=true``), provided
+    ``data.num_workers=0``: persistent loader workers are started once per fit, and that draws from the global
+    generator once more in a resumed run. A checkpoint written mid-epoch differs anyway: Lightning restarts the
+    epoch's data order (the loaders are not resumable). See docs/scaling.md. Under DDP every process gets process
+    0's states, which equal its own: all are seeded alike and draw alike.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        kind, keys, position, has_gauss, gauss = np.random.get_state()
+        return {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None,
+            "numpy": [kind, keys.tolist(), int(position), int(has_gauss), float(gauss)],
+            "python": random.getstate(),
+        }
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("callbacks", {}).get(self.state_key)
+        if not state or trainer.state.fn != TrainerFn.FITTING:
+            return
+        torch.set_rng_state(state["torch"])
+        if state.get("cuda") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state(state["cuda"])  # the current device: this process's
+        kind, keys, position, has_gauss, gauss = state["numpy"]
+        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))
+        version, internal, gauss_next = state["python"]
+        random.setstate((version, tuple(internal), gauss_next))

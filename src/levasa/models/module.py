@@ -127,13 +127,24 @@ class LatentVAModule(L.LightningModule):
             on_epoch=stage != "train",
             prog_bar=stage == "train",
             batch_size=x.shape[0],
+            sync_dist=stage != "train",  # validation means over every DDP process
         )
         return out, losses
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         _, losses = self._step(batch, "train")
-        if not torch.isfinite(losses.loss):
-            raise FloatingPointError(f"training loss is {losses.loss.item()} at global step {self.global_step}")
+        finite = here = bool(torch.isfinite(losses.loss))
+        if self._trainer is not None and self.trainer.world_size > 1:  # every process stops, or none does
+            finite = self.trainer.strategy.reduce_boolean_decision(here, all=True)
+        if not finite:
+            parts = ", ".join(f"{name}={value.item():.4g}" for name, value in losses.as_dict().items())
+            raise FloatingPointError(
+                f"training loss is not finite{'' if not here else ' on another process'} at global step "
+                f"{self.global_step} (epoch {self.current_epoch}, batch {batch_idx}; this process: {parts}). Training "
+                "stopped before this step's update; checkpoints/best.ckpt still holds the best model validated so "
+                "far. Lower the learning rate (model.optimizer.lr) or the loss weights, or resume from an earlier "
+                "checkpoint (ckpt_path=...)."
+            )
         return losses.loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor] | None:
