@@ -47,6 +47,9 @@ bench:
 	$(BIN)/python benchmarks/bench_synthetic.py
 	$(BIN)/python benchmarks/bench_transfer.py
 	$(BIN)/python benchmarks/bench_cache.py
+	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_time_to_quality.py
 
 clean:
 	rm -rf outputs multirun lightning_logs .pytest_cache .ruff_cache
