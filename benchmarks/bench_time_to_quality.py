@@ -63,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--val-every", type=int, default=24)
-    parser.add_argument("--max-epochs", type=int, default=3)
+    parser.add_argument("--max-epochs", type=int, default=5)
     parser.add_argument("--variants", nargs="*", default=[""])
     args = parser.parse_args()
     print(f"Machine: {machine()}")
