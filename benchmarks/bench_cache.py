@@ -15,13 +15,13 @@ Prints the time of one epoch each way (best of ``--repeats``), their ratio, and 
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from machine import cpu_model
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
@@ -30,16 +30,6 @@ from levasa.data.dataset import FaceArrayDataset
 from levasa.data.images import load_face
 from levasa.data.readers.records import Records
 from levasa.data.synthetic import generate
-
-
-def cpu_model() -> str:
-    """The CPU model name (Linux ``/proc/cpuinfo``, else ``platform.processor()``)."""
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        for line in info.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def write_jpegs(root: Path, n: int, full_size: int) -> Records:

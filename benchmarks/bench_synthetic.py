@@ -18,21 +18,11 @@ import argparse  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 from levasa.data.synthetic import render, sample_expressions, sample_identities  # noqa: E402
-
-
-def cpu_model() -> str:
-    """The CPU model name (Linux ``/proc/cpuinfo``, else ``platform.processor()``)."""
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        for line in info.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def best_ms_per_image(fn, n_images: int, repeats: int) -> float:

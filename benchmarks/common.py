@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,21 +13,12 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from machine import cpu_model
 from omegaconf import DictConfig, open_dict
 
 from levasa.pipelines import instantiate_group
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-
-
-def cpu_model() -> str:
-    """The CPU model name (Linux ``/proc/cpuinfo``, else ``platform.processor()``)."""
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        for line in info.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def machine() -> str:
