@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,3 +51,10 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
         return compose_config([*TINY, *paths, *overrides])
 
     return make
+
+
+def umask() -> int:
+    """The process's umask (read by setting and restoring it): the mode a new file gets is ``0o666 & ~umask()``."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,6 +1,7 @@
 """``transfer(cfg)`` on the composed ``conf/transfer.yaml``, one run of ``python transfer.py``, and the evaluation."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ from levasa.annotation.cli import transfer
 from levasa.annotation.labels import AnnotationError
 from levasa.annotation.strategies import CAT_TO_VA, VA_TO_CAT
 from levasa.data.synthetic import sample_expressions
-from tests.conftest import ROOT, compose_config
+from levasa.io import remove_stale_temporaries, write_atomic, write_json_atomic, write_text_atomic
+from tests.conftest import ROOT, compose_config, umask
 
 
 def run(*overrides: str) -> dict:
@@ -51,6 +53,72 @@ def test_bad_inputs_leave_no_output_behind(tmp_path):
         run(f"input={tmp_path / 'labels.json'}", f"output={out}", "anchor=plutchik")
     assert not out.parent.exists()
     assert run(f"input={tmp_path / 'labels.json'}", f"output={out}", "skip_unknown=true")["n"] == 1
+
+
+KILLED_WHILE_WRITING = """
+import csv, os, runpy, signal, sys
+
+real_writer = csv.writer
+
+
+class HalfThenKilled:  # writes half of the rows, flushes them to the file, and SIGKILLs its own process
+    def __init__(self, f, **kwargs):
+        self.f, self.writer = f, real_writer(f, **kwargs)
+
+    def writerows(self, rows):
+        rows = list(rows)
+        self.writer.writerows(rows[: len(rows) // 2])
+        self.f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+csv.writer = HalfThenKilled
+sys.argv = ["transfer.py", *sys.argv[1:]]
+runpy.run_path("transfer.py", run_name="__main__")
+"""
+
+
+def test_python_transfer_killed_while_writing_leaves_the_previous_annotations(tmp_path):
+    """SIGKILL half-way through writing the output of ``python transfer.py``: the previous file stays whole."""
+    labels = {f"k{i}": name for i, name in enumerate(["Happy", "Sad", "Fear", "Anger"] * 500)}
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    out = tmp_path / "va.csv"
+    run(f"input={tmp_path / 'labels.json'}", f"output={out}", "seed=1")
+    before = out.read_bytes()
+    assert before.count(b"\n") == 2001
+    result = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_WRITING, f"input={tmp_path / 'labels.json'}", f"output={out}", "seed=2"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
+    assert out.read_bytes() == before  # the old annotations, whole
+    (half,) = tmp_path.glob(".va.csv.*.tmp")  # the new ones had been half written when the process died
+    assert 900 < half.read_bytes().count(b"\n") < 1100
+    assert remove_stale_temporaries(tmp_path) == [half]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.json", "va.csv", "va.png"]
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), OSError(28, "No space left on device")])
+def test_an_interrupted_report_write_keeps_the_old_report_and_leaves_nothing(tmp_path, interrupt):
+    """The writer behind metrics.json, report.md, sweep.csv and the annotation files (``levasa.io.write_atomic``),
+    failing half-way through a write: Ctrl-C, or a full disk."""
+    report = tmp_path / "report.md"
+    write_text_atomic(report, "old report\n")
+    write_json_atomic(tmp_path / "metrics.json", {"old": 1})
+
+    def half_then_fail(f):
+        f.write("new " * 1000)
+        f.flush()
+        raise interrupt
+
+    with pytest.raises(type(interrupt)):
+        write_atomic(report, half_then_fail)
+    assert report.read_text() == "old report\n"
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"old": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "report.md"]
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask()  # a normal file's mode, not mkstemp's private 0600
 
 
 def test_evaluate_scores_every_strategy(tmp_path):

@@ -24,10 +24,11 @@ import torch
 import yaml
 from hydra.utils import instantiate
 
-from levasa.callbacks import AtomicCheckpointIO, remove_stale_temporaries
+from levasa.callbacks import AtomicCheckpointIO
+from levasa.io import remove_stale_temporaries
 from levasa.models.module import LatentVAModule
 from levasa.pipelines import train
-from tests.conftest import ROOT, TINY, compose_config
+from tests.conftest import ROOT, TINY, compose_config, umask
 
 SMALL = [
     "model.encoder.widths=[8,16,32,64]",
@@ -200,7 +201,7 @@ def test_atomic_writer_keeps_the_previous_file_when_a_save_fails(tmp_path, monke
     target = tmp_path / "last.ckpt"
     io = AtomicCheckpointIO()
     io.save_checkpoint({"step": 1}, target)
-    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~umask())
 
     def disk_full(obj, f, *args, **kwargs):
         f.write(b"half")
@@ -212,12 +213,6 @@ def test_atomic_writer_keeps_the_previous_file_when_a_save_fails(tmp_path, monke
     monkeypatch.undo()
     assert torch.load(target, weights_only=True) == {"step": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # --------------------------------------------------------------------------------------------------------- resume

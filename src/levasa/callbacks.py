@@ -6,10 +6,7 @@ random generators' states carried in every checkpoint so that a resumed run draw
 from __future__ import annotations
 
 import logging
-import os
 import random
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +22,11 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 from torchmetrics.regression import ConcordanceCorrCoef, MeanAbsoluteError
 
+from levasa.io import write_atomic
 from levasa.viz.grids import model_grids
 
 log = logging.getLogger(__name__)
 
-TEMP_GLOB = ".*.ckpt.*.tmp"
 """Names of the temporary files :class:`AtomicCheckpointIO` writes next to a checkpoint (``.last.ckpt.x1y2.tmp``)."""
 
 
@@ -115,13 +112,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoint writer whose files are always complete: a kill (even SIGKILL) or a full disk mid-save leaves
     the previous checkpoint, never a truncated one.
 
-    Each checkpoint is written to a temporary file in its own folder (``.<name>.<random>.tmp``), flushed to disk
-    and renamed over the target (``os.replace``, atomic within a filesystem). Lightning's own writer goes through
-    an fsspec transaction that writes to the system temporary folder and then *moves* the file: a rename when that
-    folder is on the same filesystem as the checkpoint, but a copy straight into the target otherwise (``/tmp`` on
-    a local disk or tmpfs and the outputs on NFS or Lustre, as on most clusters). Measured here with TMPDIR on
-    tmpfs: a SIGKILL during that copy left an empty ``last.ckpt`` (and a 300 MB file in TMPDIR). A kill can still
-    leave this class's temporary file behind; :func:`remove_stale_temporaries` clears them when a run starts.
+    Each checkpoint goes through :func:`levasa.io.write_atomic`: a temporary file in its own folder
+    (``.<name>.<random>.tmp``), flushed to disk and renamed over the target (``os.replace``). Lightning's own
+    writer goes through an fsspec transaction that writes to the system temporary folder and then *moves* the
+    file: a rename when that folder is on the same filesystem as the checkpoint, but a copy straight into the
+    target otherwise (``/tmp`` on a local disk or tmpfs and the outputs on NFS or Lustre, as on most clusters).
+    Measured here with TMPDIR on tmpfs: a SIGKILL during that copy left an empty ``last.ckpt`` (and a 300 MB file
+    in TMPDIR). A kill can still leave the temporary file behind; :func:`levasa.io.remove_stale_temporaries`
+    clears them when a run starts.
     Paths that are not local (``s3://...``) keep Lightning's writer.
     """
 
@@ -129,51 +127,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
-        target = Path(str(path).removeprefix("file://"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as tmp:
-                torch.save(checkpoint, tmp)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.chmod(name, 0o666 & ~_umask())  # mkstemp makes the file private; give it a normal file's mode
-            os.replace(name, target)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(name)
-            raise
-        _fsync_folder(target.parent)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
-    with suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
-def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Delete the temporary files that a killed :class:`AtomicCheckpointIO` write left in ``folder``; returns them.
-
-    Only call it while no process writes checkpoints into ``folder`` (at the start of a run).
-    """
-    removed = []
-    for tmp in sorted(Path(folder).glob(TEMP_GLOB)) if Path(folder).is_dir() else []:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-            removed.append(tmp)
-            log.warning("removed %s, left by a checkpoint write that was interrupted", tmp)
-    return removed
+        write_atomic(Path(str(path).removeprefix("file://")), lambda f: torch.save(checkpoint, f), binary=True)
 
 
 class FiniteModelCheckpoint(ModelCheckpoint):

@@ -1,30 +1,47 @@
-"""Atomic file writes (torch-free, shared by the annotation tools and the pipelines).
+"""Atomic file writes (torch-free, shared by the annotation tools, the figures, the reports and the checkpoints).
 
-A reader sees either the old file or the complete new one, never a half-written file.
+A reader sees either the old file or the complete new one, never a half-written file: the content goes to a
+temporary file in the target's own folder (``.<name>.<random>.tmp``, hidden), is flushed to disk and renamed over
+the target (``os.replace``, atomic within a filesystem). A failure or an exception removes the temporary file; a
+SIGKILL can leave it behind (hidden, never read as the target; :func:`remove_stale_temporaries` clears them).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
+log = logging.getLogger(__name__)
 
-def write_atomic(path: str | Path, write: Callable[[IO[str]], object]) -> None:
-    """Write a text file via a temporary file in the same folder and a rename; nothing is left on failure."""
+TEMP_GLOB = ".*.tmp"
+"""What :func:`write_atomic`'s temporary files look like."""
+
+
+def write_atomic(path: str | Path, write: Callable[[IO[Any]], object], *, binary: bool = False) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path`` (text, or bytes when ``binary``), then rename it over
+    ``path``; nothing is left and ``path`` is untouched when ``write`` raises. The file gets the mode a normally
+    created file would (the umask's), not the temporary file's private 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, newline="") as tmp:
-        try:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"newline": ""})) as tmp:
             write(tmp)
-        except BaseException:
-            tmp.close()
-            os.unlink(tmp.name)
-            raise
-    os.replace(tmp.name, path)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(name, 0o666 & ~_umask())
+        os.replace(name, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    _fsync_folder(path.parent)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -35,3 +52,33 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON (keys sorted) to ``path`` atomically."""
     write_atomic(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True) + "\n"))
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that killed :func:`write_atomic` calls left in ``folder``; returns them.
+
+    Only call it while no process writes into ``folder`` (at the start of a run).
+    """
+    removed = []
+    for tmp in sorted(Path(folder).glob(TEMP_GLOB)) if Path(folder).is_dir() else []:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+            log.warning("removed %s, left by a write that was interrupted", tmp)
+    return removed
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    with suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)

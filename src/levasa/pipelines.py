@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 import levasa
 from levasa.annotation.cli import resolve_anchor
 from levasa.annotation.strategies import va_to_categorical
-from levasa.callbacks import AtomicCheckpointIO, remove_stale_temporaries
+from levasa.callbacks import AtomicCheckpointIO
 from levasa.data.cache import CropSettings, decode_faces
 from levasa.data.contract import EMOTIONS
 from levasa.data.images import ImageError, list_images
@@ -42,7 +42,7 @@ from levasa.evaluation import (
     subsample,
     va_regression_section,
 )
-from levasa.io import write_atomic, write_json_atomic, write_text_atomic
+from levasa.io import remove_stale_temporaries, write_atomic, write_json_atomic, write_text_atomic
 from levasa.metrics.reconstruction import reconstruction_report
 from levasa.models.checkpoint import load_module, read_checkpoint
 from levasa.models.latents import Latents, encode_dataset

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from levasa.annotation.anchors import Anchor
 from levasa.data.contract import EMOTIONS
+from levasa.io import write_atomic
 
 MAX_POINTS = 20_000
 """Points drawn at most (a seeded subsample), so that a figure of a million labels stays light."""
@@ -35,14 +34,7 @@ def circumplex_figure(path: str | Path, anchor: Anchor, va: np.ndarray, classes:
     ax.set_title(f"{len(va)} transferred points ({len(pick)} drawn)", fontsize=10)
     ax.axhline(0, color="0.8", lw=0.5)
     ax.axvline(0, color="0.8", lw=0.5)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
+        write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100), binary=True)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
