@@ -1,17 +1,21 @@
-"""Training-step throughput: the full Lightning loop against the bare model step, precision and layout options,
-and the step's FLOPs against the CPU's peak. Everything side by side in one run.
+"""Training-step throughput: the full Lightning loop against the bare model step, precision, layout and compiler
+options, bf16's metric parity, and the step's FLOPs against the CPU's peak. Everything side by side in one run.
 
     python benchmarks/bench_training.py [--steps 20] [--warmup 4] [--repeats 2] [--image-size 64] [--batch-size 64]
+                                        [--parity-steps 48] [--no-compile]
 
 - bare step: the default LeVAsa model and objective, a plain PyTorch loop (forward, objective, backward,
   Adam) over batches already in memory: no Lightning, no data loading.
 - Lightning loop: ``trainer.fit`` with the default trainer, callbacks (checkpoints, image grids, progress bar)
-  and TensorBoard logger, reading the cached synthetic set through the datamodule's DataLoader; timed from the
-  first step after the warm-up to the last step's end (validation off so that only training steps count).
-- options on the bare step: bf16 autocast, channels_last, both.
+  and TensorBoard logger, reading the cached synthetic set through the datamodule's DataLoader; timed over the
+  steps inside an epoch after the warm-up (validation off so that only training steps count).
+- options on the bare step: the NCHW layout (``model.channels_last=false``; the default is NHWC), bf16 autocast,
+  ``torch.compile`` (``compile=true``; its compilation time is printed); on the loop: ``trainer.precision=bf16-mixed``.
+- bf16 parity: ``--parity-steps`` steps of the Lightning loop in fp32 and in bf16-mixed from the same seed, then
+  the readout CCC on the validation split (fp32 evaluation of both models).
 - FLOPs of one training step by ``torch.utils.flop_counter``; achieved FLOP/s against a measured fp32 matmul
   (the best this CPU does in practice) and against the nominal peak (cores x GHz x 32 fp32 FLOP/cycle for AVX2
-  or AVX-512 FMA on two units).
+  or AVX-512 FMA on two units). The CPU's bf16 instructions (avx512_bf16, amx_bf16) are listed, or their absence.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import lightning as L
 import torch
 from common import (
     bare_steps,
@@ -35,18 +40,51 @@ from common import (
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def bare_throughput(overrides: list[str], steps: int, warmup: int, out: Path, variant: str) -> float:
+def bare_throughput(
+    overrides: list[str], steps: int, warmup: int, out: Path, autocast: bool = False, compile_: bool = False
+) -> tuple[float, float]:
+    """Best images/s of the bare step on the config with ``overrides``, and the warm-up's seconds."""
     cfg = train_config(overrides, out)
     seed_all(cfg.seed)
     datamodule, module = build(cfg)
     batches = preloaded_batches(datamodule, warmup + steps)
-    if "channels_last" in variant:
-        module = module.to(memory_format=torch.channels_last)
-        batches = [b | {"image": b["image"].contiguous(memory_format=torch.channels_last)} for b in batches]
+    if compile_:
+        module.forward = torch.compile(module.forward)
+        module.objective = torch.compile(module.objective)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-    autocast = "bf16" in variant
+    start = time.perf_counter()
     bare_steps(module, optimizer, batches[:warmup], autocast)()
-    return images_per_second(bare_steps(module, optimizer, batches[warmup:], autocast))
+    warm_s = time.perf_counter() - start
+    return images_per_second(bare_steps(module, optimizer, batches[warmup:], autocast)), warm_s
+
+
+def readout_ccc(overrides: list[str], steps: int, out: Path) -> tuple[float, float, float]:
+    """Train ``steps`` steps of the Lightning loop, then the fp32 readout CCC (valence, arousal) on the
+    validation split; and the training images/s."""
+    cfg = train_config(overrides, out)
+    seed_all(cfg.seed)
+    datamodule, module = build(cfg)
+    trainer = L.Trainer(
+        **{k: v for k, v in cfg.trainer.items() if k != "_target_"}
+        | {"max_steps": steps, "limit_val_batches": 0, "num_sanity_val_steps": 0},
+        logger=False,
+        enable_checkpointing=False,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    rate = steps * cfg.data.batch_size / (time.perf_counter() - start)
+    fp32 = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False, precision="32-true")
+    (result,) = fp32.validate(module, datamodule=datamodule, verbose=False)
+    return result["val/align/ccc_v"], result["val/align/ccc_a"], rate
+
+
+def bf16_instructions() -> str:
+    try:
+        flags = next(ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown (no /proc/cpuinfo)"
+    found = [f for f in ("avx512_bf16", "amx_bf16", "avx512f", "avx2", "fma") if f in flags]
+    return ", ".join(found) + ("" if {"avx512_bf16", "amx_bf16"} & set(found) else " (no bf16 instructions)")
 
 
 def step_flops(overrides: list[str], out: Path) -> float:
@@ -91,6 +129,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="alternating rounds; the best of each way is kept")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--parity-steps", type=int, default=48, help="0 skips the bf16 parity runs")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (about a minute to compile)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -99,30 +139,53 @@ def main() -> None:
             f"data.batch_size={args.batch_size}",
             f"paths.data_dir={Path('data').resolve()}",
         ]
+        nchw = [*overrides, "model.channels_last=false"]
         print(f"Machine: {machine()}")
+        print(f"CPU instructions: {bf16_instructions()}")
         print(f"Default LeVAsa, {args.image_size}x{args.image_size}, batch {args.batch_size}, {args.steps} timed steps")
         results: dict[str, float] = {}
+        notes: dict[str, str] = {}
+
+        def keep(name: str, value: float) -> None:
+            results[name] = max(results.get(name, 0.0), value)
+
         for _ in range(args.repeats):
-            for name, run in (
-                ("bare step, fp32", lambda: bare_throughput(overrides, args.steps, args.warmup, out, "fp32")),
-                ("Lightning loop, fp32", lambda: lightning_throughput(overrides, args.steps, args.warmup, out)),
-            ):
-                results[name] = max(results.get(name, 0.0), run())
-        for variant in ("bf16", "channels_last", "channels_last+bf16"):
-            results[f"bare step, {variant}"] = bare_throughput(overrides, args.steps, args.warmup, out, variant)
-        bf16_loop = [*overrides, "trainer.precision=bf16-mixed"]
-        results["Lightning loop, bf16-mixed"] = lightning_throughput(bf16_loop, args.steps, args.warmup, out)
+            default = bare_throughput(overrides, args.steps, args.warmup, out)[0]
+            keep("bare step (default: fp32, channels_last)", default)
+            timer = lightning_throughput(overrides, args.steps, args.warmup, out)
+            keep("Lightning loop (default)", timer.images_per_second)
+            keep("bare step, NCHW (model.channels_last=false)", bare_throughput(nchw, args.steps, args.warmup, out)[0])
+        rate, _ = bare_throughput(overrides, args.steps, args.warmup, out, autocast=True)
+        results["bare step, bf16 autocast"] = rate
+        bf16 = [*overrides, "trainer.precision=bf16-mixed"]
+        results["Lightning loop, trainer.precision=bf16-mixed"] = lightning_throughput(
+            bf16, args.steps, args.warmup, out
+        ).images_per_second
+        if not args.no_compile:
+            rate, warm_s = bare_throughput(overrides, args.steps, args.warmup, out, compile_=True)
+            results["bare step, torch.compile"] = rate
+            notes["bare step, torch.compile"] = f"{args.warmup} warm-up steps incl. compilation: {warm_s:.0f} s"
         flops = step_flops(overrides, out)
-    base = results["bare step, fp32"]
-    print("\n| way | images/s | vs bare fp32 step |")
-    print("| --- | --- | --- |")
+        parity = {}
+        if args.parity_steps:
+            for name, way in (("fp32", overrides), ("bf16-mixed", bf16)):
+                parity[name] = readout_ccc(way, args.parity_steps, out)
+    base = results["bare step (default: fp32, channels_last)"]
+    print("\n| way | images/s | vs bare default step | note |")
+    print("| --- | --- | --- | --- |")
     for name, value in results.items():
-        print(f"| {name} | {value:.1f} | {value / base:.2f} |")
+        print(f"| {name} | {value:.1f} | {value / base:.2f} | {notes.get(name, '')} |")
+    if parity:
+        print(f"\nbf16 parity after {args.parity_steps} steps of the Lightning loop (same seed; fp32 evaluation):")
+        print("| precision | readout ccc_v | readout ccc_a | training images/s |")
+        print("| --- | --- | --- | --- |")
+        for name, (ccc_v, ccc_a, rate) in parity.items():
+            print(f"| {name} | {ccc_v:.3f} | {ccc_a:.3f} | {rate:.1f} |")
     measured = matmul_flops_per_second()
     peak, how = nominal_peak()
     achieved = flops * base
     print(f"\nFLOPs per image (one training step): {flops / 1e9:.3f} GFLOP")
-    print(f"achieved by the bare fp32 step: {achieved / 1e9:.1f} GFLOP/s")
+    print(f"achieved by the bare default step: {achieved / 1e9:.1f} GFLOP/s")
     print(f"fp32 2048x2048 matmul on this CPU: {measured / 1e9:.1f} GFLOP/s -> step at {achieved / measured:.0%} of it")
     print(f"nominal peak ({how}): {peak / 1e9:.1f} GFLOP/s -> step at {achieved / peak:.0%} of it")
 

@@ -94,24 +94,48 @@ def seed_all(seed: int) -> None:
 
 
 class StepTimer(L.Callback):
-    """Wall time from the start of training step ``warmup`` to the end of the last one."""
+    """Training-step time after ``warmup`` steps, split into steps inside an epoch and epoch boundaries.
+
+    The interval from one step's end to the next step's end holds the next batch's loading and the step, and,
+    when the two steps lie in different epochs, the once-per-epoch work in between (checkpoints, image grids,
+    a new DataLoader iterator). Inside-epoch intervals give the throughput; the boundary intervals less one
+    mean step give the cost of an epoch boundary, a fixed cost per epoch that tiny benchmark epochs would
+    otherwise charge to every few steps.
+    """
 
     def __init__(self, warmup: int) -> None:
         self.warmup = warmup
-        self.start = self.end = 0.0
-        self.images = 0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if trainer.global_step == self.warmup:
-            self.start = time.perf_counter()
+        self.last: tuple[float, int] | None = None
+        self.step_s = self.boundary_s = 0.0
+        self.images = self.steps = self.boundaries = 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step > self.warmup:
-            self.images += batch["image"].shape[0]
-            self.end = time.perf_counter()
+        now, epoch = time.perf_counter(), trainer.current_epoch
+        if trainer.global_step > self.warmup and self.last is not None:
+            if epoch == self.last[1]:
+                self.step_s += now - self.last[0]
+                self.images += batch["image"].shape[0]
+                self.steps += 1
+            else:
+                self.boundary_s += now - self.last[0]
+                self.boundaries += 1
+        self.last = (now, epoch)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.step_s
+
+    @property
+    def seconds_per_boundary(self) -> float:
+        """Mean time of an epoch boundary beyond one step (NaN when the run crossed none)."""
+        if not self.boundaries:
+            return float("nan")
+        return self.boundary_s / self.boundaries - self.step_s / self.steps
 
 
-def lightning_throughput(overrides: list[str], steps: int, warmup: int, out: Path) -> float:
+def lightning_throughput(overrides: list[str], steps: int, warmup: int, out: Path) -> StepTimer:
+    """Run ``python train.py``'s loop (default trainer, callbacks, logger; validation off) for ``warmup + steps``
+    steps on the config with ``overrides``; returns the timer (``.images_per_second``, ``.seconds_per_boundary``)."""
     cfg = train_config(overrides, out)
     seed_all(cfg.seed)
     datamodule, module = build(cfg)
@@ -123,4 +147,4 @@ def lightning_throughput(overrides: list[str], steps: int, warmup: int, out: Pat
         logger=instantiate_group(cfg.logger),
     )
     trainer.fit(module, datamodule=datamodule)
-    return timer.images / (timer.end - timer.start)
+    return timer

@@ -58,3 +58,28 @@ def test_bad_inputs_are_clear_errors():
     nan[0, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
         dci(f, nan)
+
+
+def test_vectorised_mutual_information_and_single_code_r2_equal_sklearn_pair_by_pair():
+    """The all-pairs forms give what sklearn's mutual_info_score and LinearRegression give one pair at a time,
+    including a constant code and a discrete factor."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mutual_info_score, r2_score
+
+    from levasa.metrics.disentanglement import _single_code_r2, _split, discretize, mutual_information
+
+    rng = np.random.default_rng(3)
+    codes = rng.normal(size=(300, 6))
+    codes[:, 4] = 2.0
+    factors = np.c_[codes[:, :2] + 0.3 * rng.normal(size=(300, 2)), rng.integers(0, 7, 300), rng.normal(size=300)]
+    c, f = discretize(codes, 20), discretize(factors, 20)
+    expected = [[mutual_info_score(f[:, k], c[:, j]) for k in range(4)] for j in range(6)]
+    np.testing.assert_allclose(mutual_information(codes, factors), expected, atol=1e-12)
+    train, test = _split(300, 0)
+    r2 = np.zeros((6, 4))
+    for j in range(6):
+        for k in range(4):
+            line = LinearRegression().fit(codes[train, j : j + 1], factors[train, k])
+            r2[j, k] = max(0.0, r2_score(factors[test, k], line.predict(codes[test, j : j + 1])))
+    np.testing.assert_allclose(_single_code_r2(codes, factors, train, test), r2, atol=1e-12)
+    assert r2[0, 0] > 0.5 and r2[4].max() == 0.0

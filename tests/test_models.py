@@ -87,3 +87,27 @@ def test_objective_is_recon_plus_beta_kl_plus_alpha_align():
     expected = losses.recon + 0.5 * losses.kl + 3.0 * losses.align
     assert losses.loss.item() == pytest.approx(expected.item(), rel=1e-6)
     assert losses.align.item() > 0
+
+
+def test_channels_last_changes_the_layout_not_the_numbers():
+    """model.channels_last (the default) keeps convolution weights and activations NHWC: with the same weights
+    the outputs and gradients equal NCHW's up to float rounding, and state dicts load across the two."""
+    torch.manual_seed(0)
+    nhwc = make_module(alignment=LinearAlignment(4, 4), alpha=1.0)
+    nchw = make_module(alignment=LinearAlignment(4, 4), alpha=1.0, channels_last=False)
+    nchw.load_state_dict(nhwc.state_dict())
+    first = {m: m.encoder.features[0].weight for m in (nhwc, nchw)}
+    assert first[nhwc].is_contiguous(memory_format=torch.channels_last) and not first[nhwc].is_contiguous()
+    assert first[nchw].is_contiguous()
+    x, va = torch.rand(6, 3, 32, 32), torch.rand(6, 2) * 2 - 1
+    torch.testing.assert_close(nhwc.encode(x).mu, nchw.encode(x).mu, rtol=1e-4, atol=1e-5)
+    z = torch.randn(6, 16)
+    torch.testing.assert_close(nhwc.decode(z), nchw.decode(z), rtol=1e-4, atol=1e-5)
+    losses = {}
+    for module in (nhwc, nchw):
+        torch.manual_seed(2)  # the same posterior samples
+        losses[module] = module.objective(module(x), x, va).loss
+        losses[module].backward()
+    torch.testing.assert_close(losses[nhwc], losses[nchw], rtol=1e-4, atol=1e-4)
+    assert first[nhwc].grad.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(first[nhwc].grad, first[nchw].grad, rtol=1e-3, atol=1e-4)

@@ -37,6 +37,17 @@ def test_every_experiment_preset_runs(make_cfg, experiment):
     assert metrics["val/loss"] > 0
 
 
+@pytest.mark.slow
+def test_compile_switch_trains_the_compiled_module_and_saves_plain_weights(make_cfg):
+    """``compile=true`` (torch.compile, TorchInductor): training runs, and best.ckpt holds the plain module's
+    weights (no ``_orig_mod.`` prefix), so it loads without compiling."""
+    metrics = train(make_cfg("compile=true", "debug=limit", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
+    assert metrics["val/loss"] > 0
+    best = Path(metrics["run"]["best_checkpoint"])
+    assert not any("_orig_mod" in key for key in read_checkpoint(best)["state_dict"])
+    assert load_module(best).encode(torch.rand(2, 3, 32, 32)).mu.shape == (2, 96)
+
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     """One real two-epoch LeVAsa run with checkpoints and TensorBoard (shared by the tests below)."""

@@ -5,9 +5,11 @@ Probes are fitted on (a seeded subsample of) the train split's latents and score
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 
 from levasa.data.synthetic import bayes_emotion
 from levasa.metrics.alignment import AXES, alignment_report
@@ -17,21 +19,11 @@ from levasa.metrics.probes import PROBE_KINDS, classification_probe, majority_ba
 from levasa.models.latents import FEATURE_SETS, Latents
 
 
-def subsample(latents: Latents, max_rows: int, seed: int) -> Latents:
-    """At most ``max_rows`` seeded random rows of ``latents`` (all of them when there are fewer)."""
-    n = len(latents.keys)
+def subsample_rows(n: int, max_rows: int, seed: int) -> np.ndarray:
+    """At most ``max_rows`` seeded random row indices of ``n``, in order (all of them when there are fewer)."""
     if n <= max_rows:
-        return latents
-    rows = np.sort(np.random.default_rng(seed).permutation(n)[:max_rows])
-    return Latents(
-        chunks={k: v[rows] for k, v in latents.chunks.items()},
-        readout=None if latents.readout is None else latents.readout[rows],
-        va=latents.va[rows],
-        emotion=latents.emotion[rows],
-        keys=[latents.keys[i] for i in rows],
-        factors=None if latents.factors is None else latents.factors[rows],
-        factor_names=latents.factor_names,
-    )
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:max_rows])
 
 
 def alignment_section(test: Latents) -> dict[str, Any]:
@@ -43,33 +35,41 @@ def alignment_section(test: Latents) -> dict[str, Any]:
     return alignment_report(test.readout, test.va)
 
 
-def va_regression_section(train: Latents, test: Latents, seed: int) -> dict[str, Any]:
+def _in_parallel(calls: list[tuple[Callable[..., Any], tuple]], n_jobs: int) -> list[Any]:
+    """``[f(*args) for f, args in calls]`` on ``n_jobs`` processes (joblib's loky; -1: one per core, 1: here).
+
+    Each probe is seeded and uses one BLAS thread, so the results do not depend on ``n_jobs``.
+    """
+    if n_jobs == 1:
+        return [f(*args) for f, args in calls]
+    return Parallel(n_jobs=n_jobs)(delayed(f)(*args) for f, args in calls)
+
+
+def va_regression_section(train: Latents, test: Latents, seed: int, n_jobs: int = 1) -> dict[str, Any]:
     """Linear and MLP probes from each chunk to each axis: r2, mse, mae, ccc on the test split."""
     if np.isnan(train.va).all() or np.isnan(test.va).all():
         return {"note": "no VA labels on the train or test split"}
+    jobs = [(f, k, i) for f in ("z_v", "z_a", "z_z") for k in PROBE_KINDS for i in range(len(AXES))]
+    calls = [
+        (regression_probe, (train.features(f), train.va[:, i], test.features(f), test.va[:, i], k, seed))
+        for f, k, i in jobs
+    ]
     section: dict[str, Any] = {}
-    for feature in ("z_v", "z_a", "z_z"):
-        section[feature] = {
-            kind: {
-                axis: regression_probe(
-                    train.features(feature), train.va[:, i], test.features(feature), test.va[:, i], kind, seed
-                )
-                for i, axis in enumerate(AXES)
-            }
-            for kind in PROBE_KINDS
-        }
+    for (feature, kind, i), scores in zip(jobs, _in_parallel(calls, n_jobs), strict=True):
+        section.setdefault(feature, {}).setdefault(kind, {})[AXES[i]] = scores
     return section
 
 
-def emotion_section(train: Latents, test: Latents, seed: int, kind: str = "mlp") -> dict[str, Any]:
+def emotion_section(train: Latents, test: Latents, seed: int, kind: str = "mlp", n_jobs: int = 1) -> dict[str, Any]:
     """Emotion probes per feature set, the majority baseline and, where true VA exists, the oracle."""
     if (train.emotion < 0).all() or (test.emotion < 0).all():
         return {"note": "no emotion labels on the train or test split"}
     section: dict[str, Any] = {"probe": kind}
-    for feature in FEATURE_SETS:
-        section[feature] = classification_probe(
-            train.features(feature), train.emotion, test.features(feature), test.emotion, kind, seed
-        )
+    calls = [
+        (classification_probe, (train.features(f), train.emotion, test.features(f), test.emotion, kind, seed))
+        for f in FEATURE_SETS
+    ]
+    section.update(zip(FEATURE_SETS, _in_parallel(calls, n_jobs), strict=True))
     section["majority_baseline"] = majority_baseline(train.emotion, test.emotion)
     if test.factors is not None and test.factor_names[:2] == ("valence", "arousal"):
         known = test.emotion >= 0

@@ -39,7 +39,7 @@ from levasa.evaluation import (
     alignment_section,
     disentanglement_section,
     emotion_section,
-    subsample,
+    subsample_rows,
     va_regression_section,
 )
 from levasa.io import remove_stale_temporaries, write_atomic, write_json_atomic, write_text_atomic
@@ -198,7 +198,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         for folder in {Path(cb.dirpath) for cb in callbacks if isinstance(cb, ModelCheckpoint) and cb.dirpath}:
             remove_stale_temporaries(folder)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    # compile=true: Lightning trains the torch.compile'd module and checkpoints the original's weights
+    trainer.fit(torch.compile(model) if cfg.get("compile") else model, datamodule=datamodule, ckpt_path=ckpt_path)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if trainer.world_size > 1:
         results = validate_alone(cfg, trainer, model, datamodule, callbacks, best)
@@ -296,8 +297,8 @@ def evaluation_sections(module: LatentVAModule, train: Latents, test: Latents, i
         recon = module.decode(torch.from_numpy(test.features("z_all"))).numpy()
     return {
         "alignment": alignment_section(test),
-        "va_regression": va_regression_section(train, test, cfg.seed),
-        "emotion_probe": emotion_section(train, test, cfg.seed, cfg.probes.classifier),
+        "va_regression": va_regression_section(train, test, cfg.seed, cfg.probes.n_jobs),
+        "emotion_probe": emotion_section(train, test, cfg.seed, cfg.probes.classifier, cfg.probes.n_jobs),
         "reconstruction": reconstruction_report(images.numpy(), recon),
         "disentanglement": disentanglement_section(test, cfg.seed),
     }
@@ -324,7 +325,8 @@ def evaluate(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, A
     held_out = datamodule.datasets[cfg.split]
     if len(held_out) == 0 or len(datamodule.datasets["train"]) == 0:
         raise ValueError(f"the {cfg.split} or train split of {run_cfg.data._target_} is empty: nothing to evaluate")
-    train = subsample(encode_dataset(module, datamodule.datasets["train"]), cfg.probes.max_train, cfg.seed)
+    fit_on = datamodule.datasets["train"]  # only the faces the probes are fitted on are encoded
+    train = encode_dataset(module, fit_on, rows=subsample_rows(len(fit_on), cfg.probes.max_train, cfg.seed))
     test = encode_dataset(module, held_out)
     images = held_out.image_batch()
     metrics = evaluation_sections(module, train, test, images, cfg)

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.linear_model import LinearRegression
-from sklearn.metrics import mutual_info_score, r2_score
+from sklearn.metrics import r2_score
 
 MIN_SAMPLES = 20
 """Fewer samples than this make the binned and fitted scores meaningless."""
@@ -49,10 +48,29 @@ def discretize(values: np.ndarray, bins: int) -> np.ndarray:
     return out
 
 
+def _one_hot(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """``labels [N, M]`` (integers in ``[0, B)``) as one-hot ``[N, M * B]`` (column ``m * B + b``), and ``B``."""
+    width = int(labels.max()) + 1
+    out = np.zeros((labels.shape[0], labels.shape[1] * width))
+    out[np.arange(labels.shape[0])[:, None], np.arange(labels.shape[1]) * width + labels] = 1.0
+    return out, width
+
+
 def mutual_information(codes: np.ndarray, factors: np.ndarray, bins: int = 20) -> np.ndarray:
-    """Mutual information (nats) ``[D, K]`` between discretized codes and factors."""
+    """Mutual information (nats) ``[D, K]`` between discretized codes and factors.
+
+    Every joint histogram at once: the one-hot bins of the codes against those of the factors, one matrix
+    product, then ``sum p(c, f) log(p(c, f) / (p(c) p(f)))`` per pair (what ``sklearn.metrics.mutual_info_score``
+    computes pair by pair, about a thousand times slower for 96 codes and 20 factors).
+    """
     c, f = discretize(codes, bins), discretize(factors, bins)
-    return np.array([[mutual_info_score(f[:, k], c[:, j]) for k in range(f.shape[1])] for j in range(c.shape[1])])
+    (c_hot, bc), (f_hot, bf) = _one_hot(c), _one_hot(f)
+    d, k, n = c.shape[1], f.shape[1], len(c)
+    joint = (c_hot.T @ f_hot).reshape(d, bc, k, bf).transpose(0, 2, 1, 3) / n  # [D, K, Bc, Bf]
+    p_c, p_f = joint.sum(axis=3, keepdims=True), joint.sum(axis=2, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(joint > 0, joint * np.log(joint / (p_c * p_f)), 0.0)
+    return np.maximum(terms.sum(axis=(2, 3)), 0.0)
 
 
 def _entropy(labels: np.ndarray) -> float:
@@ -84,14 +102,24 @@ def _split(n: int, seed: int, test_fraction: float = 0.3) -> tuple[np.ndarray, n
 
 
 def _single_code_r2(codes: np.ndarray, factors: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    """Test R^2 ``[D, K]`` of a linear regression from each code alone to each factor (floored at 0)."""
-    scores = np.zeros((codes.shape[1], factors.shape[1]))
-    for j in range(codes.shape[1]):
-        x = codes[:, j : j + 1]
-        for k in range(factors.shape[1]):
-            fit = LinearRegression().fit(x[train], factors[train, k])
-            scores[j, k] = max(0.0, r2_score(factors[test, k], fit.predict(x[test])))
-    return scores
+    """Test R^2 ``[D, K]`` of a least-squares line from each code alone to each factor (floored at 0).
+
+    The ``D * K`` one-variable regressions in closed form (slope = cov / var on the train rows), all at once.
+    A constant code predicts the train mean; a constant test factor scores 0.
+    """
+    x, y = codes[train], factors[train]
+    x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
+    xc = x - x_mean
+    var = (xc**2).sum(axis=0)
+    cov = xc.T @ (y - y_mean)  # [D, K]
+    slope = np.divide(cov, var[:, None], out=np.zeros_like(cov), where=var[:, None] > 0)
+    intercept = y_mean[None, :] - slope * x_mean[:, None]
+    pred = codes[test][:, :, None] * slope[None] + intercept[None]  # [T, D, K]
+    truth = factors[test][:, None, :]
+    residual = ((truth - pred) ** 2).sum(axis=0)
+    total = ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
+    r2 = np.divide(total - residual, total, out=np.zeros_like(residual), where=total > 0)
+    return np.maximum(r2, 0.0)
 
 
 def sap(codes: np.ndarray, factors: np.ndarray, seed: int = 0) -> float:
@@ -108,14 +136,15 @@ def _normalized_entropy(p: np.ndarray, axis: int) -> np.ndarray:
     return h / np.log(p.shape[axis]) if p.shape[axis] > 1 else np.zeros_like(h)
 
 
-def dci(codes: np.ndarray, factors: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Disentanglement, completeness and informativeness (test R^2), each in [0, 1]."""
+def dci(codes: np.ndarray, factors: np.ndarray, seed: int = 0, n_jobs: int | None = -1) -> dict[str, float]:
+    """Disentanglement, completeness and informativeness (test R^2), each in [0, 1]; the forests' trees are
+    grown on ``n_jobs`` threads (-1: every core; the result does not depend on it)."""
     codes, factors = _check(codes, factors)
     train, test = _split(len(codes), seed)
     importance = np.zeros((codes.shape[1], factors.shape[1]))
     informativeness = []
     for k in range(factors.shape[1]):
-        forest = RandomForestRegressor(n_estimators=50, max_depth=8, random_state=seed, n_jobs=1)
+        forest = RandomForestRegressor(n_estimators=50, max_depth=8, random_state=seed, n_jobs=n_jobs)
         forest.fit(codes[train], factors[train, k])
         importance[:, k] = forest.feature_importances_
         informativeness.append(max(0.0, r2_score(factors[test, k], forest.predict(codes[test]))))

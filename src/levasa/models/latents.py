@@ -44,13 +44,17 @@ FEATURE_SETS = ("z_v", "z_a", "z_z", "z_va", "z_all")
 
 
 @torch.no_grad()
-def encode_dataset(module: LatentVAModule, dataset: FaceArrayDataset, batch_size: int = 256) -> Latents:
-    """Posterior means and readout of every sample of ``dataset`` (module in eval mode, no gradients)."""
+def encode_dataset(
+    module: LatentVAModule, dataset: FaceArrayDataset, batch_size: int = 256, rows: np.ndarray | None = None
+) -> Latents:
+    """Posterior means and readout of every sample of ``dataset``, or of its ``rows`` in that order (module in
+    eval mode, no gradients)."""
     module.eval()
     chunks: dict[str, list[np.ndarray]] = {"v": [], "a": [], "z": []}
     readout: list[np.ndarray] = []
-    batches = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    for batch in tqdm(batches, desc=f"encoding {len(dataset)} faces", leave=False):
+    rows = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
+    batches = DataLoader(dataset, batch_size=batch_size, sampler=rows.tolist())
+    for batch in tqdm(batches, desc=f"encoding {len(rows)} faces", leave=False):
         enc = module.encode(batch["image"].to(module.device))
         for name in chunks:
             chunks[name].append(getattr(enc, name).mu.cpu().numpy())
@@ -59,9 +63,9 @@ def encode_dataset(module: LatentVAModule, dataset: FaceArrayDataset, batch_size
     return Latents(
         chunks={name: np.concatenate(parts) for name, parts in chunks.items()},
         readout=np.concatenate(readout) if readout else None,
-        va=dataset.va.numpy(),
-        emotion=dataset.emotion.numpy(),
-        keys=list(dataset.keys),
-        factors=dataset.factors,
+        va=dataset.va.numpy()[rows],
+        emotion=dataset.emotion.numpy()[rows],
+        keys=[dataset.keys[i] for i in rows],
+        factors=None if dataset.factors is None else dataset.factors[rows],
         factor_names=dataset.factor_names,
     )

@@ -37,6 +37,9 @@ class LatentVAModule(L.LightningModule):
         optimizer: a partial optimizer constructor taking the parameters.
         scheduler: optional partial LR scheduler constructor, called as ``scheduler(optimizer, total_steps=N)``
             and stepped every optimizer step (see :mod:`levasa.models.schedules`).
+        channels_last: keep the convolution weights and activations in NHWC layout (oneDNN's and cuDNN's fast
+            path; the numbers are the same up to float rounding). Measured on a 2-core AVX2 CPU: 10% more
+            training images/s (docs/PERFORMANCE.md).
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class LatentVAModule(L.LightningModule):
         reduction: str = "sum",
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., Any] | None = None,
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         for name, value in (("alpha", alpha), ("beta", beta)):
@@ -66,6 +70,8 @@ class LatentVAModule(L.LightningModule):
         self.reduction = reduction
         self.optimizer_factory = optimizer or torch.optim.Adam
         self.scheduler_factory = scheduler
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.memory_format)  # the 4-D (convolution) weights; Module.to(device) keeps it
         self.val_metrics = nn.ModuleDict(
             {
                 keys.CCC_V: ConcordanceCorrCoef(),
@@ -82,7 +88,7 @@ class LatentVAModule(L.LightningModule):
 
     def encode(self, x: Tensor) -> Encoding:
         """Per-chunk posteriors of images ``x [B, 3, S, S]`` in [0, 1]."""
-        return self.encoder(x)
+        return self.encoder(x.contiguous(memory_format=self.memory_format))
 
     def decode(self, z: Tensor) -> Tensor:
         """Images ``[B, 3, S, S]`` in [0, 1] from latents ``z [B, D]`` (chunks concatenated v, a, z)."""
