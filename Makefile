@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format train sweep tensorboard figures bench clean
+.PHONY: install demo test lint format train sweep tensorboard figures bench reproduce reproduce-fast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ tensorboard:
 
 figures:   ## regenerate the committed documentation figures
 	$(BIN)/python -m levasa.data.synthetic grid --out docs/synthetic_faces.png
+
+reproduce: install   ## the reproduction study: every run of conf/reproduce.yaml, then docs/RESULTS.md
+	$(BIN)/python reproduce.py
+
+reproduce-fast: install   ## the same with one seed, 2 epochs and the sweep at alpha 0 and 100
+	$(BIN)/python reproduce.py fast=true output_dir=outputs/reproduce-fast
 
 bench:
 	$(BIN)/python benchmarks/bench_synthetic.py

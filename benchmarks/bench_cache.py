@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from machine import cpu_model
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
@@ -30,6 +29,7 @@ from levasa.data.dataset import FaceArrayDataset
 from levasa.data.images import load_face
 from levasa.data.readers.records import Records
 from levasa.data.synthetic import generate
+from levasa.machine import cpu_model
 
 
 def write_jpegs(root: Path, n: int, full_size: int) -> Records:

@@ -20,9 +20,9 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from machine import cpu_model  # noqa: E402
 
 from levasa.data.synthetic import render, sample_expressions, sample_identities  # noqa: E402
+from levasa.machine import cpu_model  # noqa: E402
 
 
 def best_ms_per_image(fn, n_images: int, repeats: int) -> float:

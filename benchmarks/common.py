@@ -13,9 +13,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from machine import cpu_model
 from omegaconf import DictConfig, open_dict
 
+from levasa.machine import cpu_model
 from levasa.pipelines import instantiate_group
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"

@@ -12,7 +12,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from levasa.models import keys
 from levasa.models.checkpoint import load_module, read_checkpoint
 from levasa.pipelines import train
-from tests.conftest import ROOT, TINY
+from tests.conftest import ROOT, TINY, compose_config
+from tests.formats import make_afew_va, make_imfdb
 
 ALIGNMENTS = ["mse", "ce", "linear"]
 
@@ -31,9 +32,30 @@ def test_fast_dev_run_of_each_model(make_cfg, model, capsys):
     assert printed[-1].startswith("Best checkpoint:")
 
 
+REAL_DATA_PRESETS = {"paper_imfdb": make_imfdb, "paper_afew": make_afew_va}
+"""Presets on a real dataset (their ``_faithful`` twins too), smoke-tested on a generated tree of its layout."""
+
+
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")))
-def test_every_experiment_preset_runs(make_cfg, experiment):
-    metrics = train(make_cfg(f"experiment={experiment}", "debug=fdr"))
+def test_every_experiment_preset_runs(make_cfg, tmp_path, experiment):
+    maker = REAL_DATA_PRESETS.get(experiment.removesuffix("_faithful"))
+    if maker is None:
+        metrics = train(make_cfg(f"experiment={experiment}", "debug=fdr"))
+    else:
+        root = maker(tmp_path / "tree")
+        cfg = compose_config(
+            [
+                f"experiment={experiment}",
+                f"data.root={root}",
+                "data.image_size=32",
+                f"paths.output_dir={tmp_path / 'run'}",
+                f"paths.data_dir={tmp_path / 'data'}",
+                "debug=fdr",
+            ]
+        )
+        assert cfg.model.alignment._target_.endswith("MSEAlignment")
+        assert (cfg.model.reduction, cfg.alpha) == (("mean", 0.3) if "faithful" in experiment else ("sum", 100.0))
+        metrics = train(cfg)
     assert metrics["val/loss"] > 0
 
 

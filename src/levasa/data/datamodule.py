@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import lightning as L
 import numpy as np
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
 from levasa.data.dataset import FaceArrayDataset, split_subjects
@@ -22,6 +26,15 @@ class SplitDataModule(L.LightningDataModule):
     def __init__(self) -> None:
         super().__init__()
         self.datasets: dict[str, Dataset] = {}
+
+    def save_hyperparameters(self, *args: Any, frame: FrameType | None = None, **kwargs: Any) -> None:
+        """Lightning's, storing Hydra's DictConfig / ListConfig arguments (``fill``, ``reader``) as plain dicts
+        and lists: checkpoints keep these hyperparameters, and one holding OmegaConf objects does not load
+        with ``torch.load(weights_only=True)``, Lightning's default when it restores a checkpoint."""
+        super().save_hyperparameters(*args, frame=frame or inspect.currentframe().f_back, **kwargs)
+        for key, value in list(self.hparams.items()):
+            if isinstance(value, DictConfig | ListConfig):
+                self.hparams[key] = OmegaConf.to_container(value, resolve=True)
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         if name not in self.datasets:

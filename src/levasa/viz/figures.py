@@ -71,8 +71,9 @@ def tradeoff_figure(alpha: np.ndarray, ccc: np.ndarray, psnr: np.ndarray, accura
     """Alignment (mean readout CCC), reconstruction (PSNR) and emotion-probe accuracy against alpha.
 
     Args are ``[J]`` arrays over the jobs of a sweep; alpha is drawn on a symmetric-log axis so that 0 shows.
+    Jobs that share an alpha (seeds) are drawn as points, joined by their mean with a one-std error bar.
     """
-    order = np.argsort(alpha)
+    levels = np.unique(alpha)
     fig = Figure(figsize=(12, 4))
     axes = fig.subplots(1, 3, sharex=True)
     panels = (
@@ -81,7 +82,12 @@ def tradeoff_figure(alpha: np.ndarray, ccc: np.ndarray, psnr: np.ndarray, accura
         (accuracy, "emotion probe accuracy"),
     )
     for ax, (values, label) in zip(axes, panels, strict=True):
-        ax.plot(alpha[order], values[order], marker="o")
+        groups = [values[alpha == a] for a in levels]
+        mean = np.array([np.nanmean(g) if np.isfinite(g).any() else np.nan for g in groups])
+        std = np.array([np.nanstd(g, ddof=1) if np.isfinite(g).sum() > 1 else 0.0 for g in groups])
+        ax.errorbar(levels, mean, yerr=std, marker="o", capsize=3)
+        if len(levels) < len(alpha):
+            ax.scatter(alpha, values, s=10, color="0.5", zorder=3)
         ax.set(xscale="symlog", xlabel="alpha (alignment weight)", ylabel=label)
         ax.grid(alpha=0.3)
     fig.suptitle("alignment / reconstruction trade-off over the sweep")

@@ -1,4 +1,4 @@
-"""The machine a benchmark ran on, without heavy imports (bench_synthetic must set thread variables first)."""
+"""The machine a run or benchmark ran on, without heavy imports (bench_synthetic sets thread variables first)."""
 
 from __future__ import annotations
 
