@@ -228,6 +228,21 @@ def test_ckpt_path_last_without_a_checkpoint_is_a_clear_error(tmp_path, data_dir
     assert metrics["run"]["resumed_from"] is None
 
 
+def test_resuming_from_a_checkpoint_of_another_model_or_config_is_a_clear_error(tmp_path, data_dir, reference):
+    best = reference["run"]["best_checkpoint"]
+    for overrides, named in (
+        (["model=vanilla"], r"model\.alignment: checkpoint \{'_target_': 'levasa\.losses\.alignment\.LinearAlignment'"),
+        (["data.image_size=64"], r"data\.image_size: checkpoint 32, this run 64"),
+        (["model.encoder.widths=[8,16,32,32]"], r"model\.encoder\.widths: checkpoint \[8, 16, 32, 64\]"),
+    ):
+        with pytest.raises(ValueError, match=rf"ckpt_path=\S*best\.ckpt was trained with another model .*{named}"):
+            train(config(tmp_path / "run", data_dir, f"ckpt_path={best}", *overrides))
+    torch.save({"state_dict": {}}, tmp_path / "foreign.ckpt")
+    with pytest.raises(ValueError, match=r"foreign\.ckpt is not a levasa checkpoint"):
+        train(config(tmp_path / "run", data_dir, f"ckpt_path={tmp_path / 'foreign.ckpt'}"))
+    assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained, nothing written
+
+
 def test_resume_from_an_end_of_epoch_checkpoint_is_exact(tmp_path, data_dir, reference):
     """The random generators travel in the checkpoint (RNGStateCheckpoint): the resumed run draws the same shuffles
     and noise as the uninterrupted one, so every figure is equal (without it val/loss moved by 0.03%)."""

@@ -44,7 +44,7 @@ from levasa.evaluation import (
 )
 from levasa.io import remove_stale_temporaries, write_atomic, write_json_atomic, write_text_atomic
 from levasa.metrics.reconstruction import reconstruction_report
-from levasa.models.checkpoint import load_module, read_checkpoint
+from levasa.models.checkpoint import check_resumable, load_module, read_checkpoint
 from levasa.models.latents import Latents, encode_dataset
 from levasa.models.module import LatentVAModule
 from levasa.report import render_report
@@ -186,6 +186,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     out_dir = Path(cfg.paths.output_dir)
     callbacks = instantiate_group(cfg.get("callbacks"))
     ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), callbacks, out_dir)
+    if ckpt_path is not None and "://" not in ckpt_path:
+        check_resumable(ckpt_path, OmegaConf.to_container(cfg, resolve=True))
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     model.save_hyperparameters({"config": OmegaConf.to_container(cfg, resolve=True)})

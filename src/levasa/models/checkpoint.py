@@ -11,6 +11,37 @@ from omegaconf import OmegaConf
 
 from levasa.models.module import LatentVAModule
 
+RESUME_KEYS = ("model._target_", "model.encoder", "model.decoder", "model.alignment", "data.image_size")
+"""What a resumed run must share with its checkpoint: the networks, the alignment and the face size."""
+
+
+def check_resumable(path: str | Path, config: dict[str, Any]) -> None:
+    """Raise a clear error when the checkpoint ``path`` was trained with another model or face size than the
+    resolved run ``config``, naming the file and the first differing keys (Lightning would stop on missing or
+    mis-shaped weights without saying which file or setting)."""
+    stored = read_checkpoint(path)["hyper_parameters"]["config"]
+    differences = [
+        f"{key}{sub}: checkpoint {a!r}, this run {b!r}"
+        for key in RESUME_KEYS
+        for sub, a, b in _differences(OmegaConf.select(OmegaConf.create(stored), key, default=None),
+                                      OmegaConf.select(OmegaConf.create(config), key, default=None))
+    ]  # fmt: skip
+    if differences:
+        shown = "; ".join(differences[:4]) + ("; ..." if len(differences) > 4 else "")
+        raise ValueError(
+            f"ckpt_path={path} was trained with another model or configuration ({shown}). Resume with the "
+            "settings it was trained with, or start afresh (ckpt_path=null)."
+        )
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted suffix, a's value, b's value) wherever the two configs differ."""
+    a = OmegaConf.to_container(a, resolve=True) if OmegaConf.is_config(a) else a
+    b = OmegaConf.to_container(b, resolve=True) if OmegaConf.is_config(b) else b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{prefix}.{k}")]
+    return [] if a == b else [(prefix, a, b)]
+
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint's contents; raises when the file is missing or holds no levasa run config."""
