@@ -13,7 +13,15 @@ from levasa.pipelines import evaluate, evaluate_sweep, run_config_with_overrides
 from tests.conftest import ROOT, TINY, compose_config
 from tests.formats import make_imfdb
 
-SECTIONS = ("alignment", "va_regression", "emotion_probe", "reconstruction", "disentanglement", "run")
+SECTIONS = (
+    "alignment",
+    "alignment_true_va",
+    "va_regression",
+    "emotion_probe",
+    "reconstruction",
+    "disentanglement",
+    "run",
+)
 EVAL_TINY = ["probes.max_train=200", "probes.max_figure=16"]
 
 
@@ -50,6 +58,9 @@ def test_levasa_report_has_every_section_and_figure(tmp_path, checkpoints):
     assert "mig" in saved["disentanglement"] and saved["disentanglement"]["factors"][:2] == ["valence", "arousal"]
     assert saved["run"]["n_test"] == 24 and saved["run"]["sklearn"] and saved["run"]["seed"] == 0
     assert metrics["alignment"] == saved["alignment"]
+    # the default variant's labels are the true VA (no label noise), so the two comparisons agree
+    for axis in ("valence", "arousal"):
+        assert saved["alignment_true_va"][axis] == pytest.approx(saved["alignment"][axis], rel=1e-5)
     for figure in ("circumplex", "reconstructions", "traverse_z_v", "traverse_z_a", "tsne"):
         assert (out / f"{figure}.png").stat().st_size > 1000
     report = (out / "report.md").read_text()
@@ -61,6 +72,7 @@ def test_levasa_report_has_every_section_and_figure(tmp_path, checkpoints):
 def test_vanilla_alignment_says_there_is_no_readout(tmp_path, checkpoints):
     metrics = run_evaluate(tmp_path, checkpoints["vanilla"])
     assert "no VA readout" in metrics["alignment"]["note"]
+    assert "no VA readout" in metrics["alignment_true_va"]["note"]
     assert "r2" in metrics["va_regression"]["z_v"]["linear"]["valence"]
     assert not (tmp_path / "eval" / "circumplex.png").exists()
 

@@ -40,6 +40,7 @@ from levasa.evaluation import (
     disentanglement_section,
     emotion_section,
     subsample_rows,
+    true_alignment_section,
     va_regression_section,
 )
 from levasa.io import remove_stale_temporaries, write_atomic, write_json_atomic, write_text_atomic
@@ -299,6 +300,7 @@ def evaluation_sections(module: LatentVAModule, train: Latents, test: Latents, i
         recon = module.decode(torch.from_numpy(test.features("z_all"))).numpy()
     return {
         "alignment": alignment_section(test),
+        "alignment_true_va": true_alignment_section(test),
         "va_regression": va_regression_section(train, test, cfg.seed, cfg.probes.n_jobs),
         "emotion_probe": emotion_section(train, test, cfg.seed, cfg.probes.classifier, cfg.probes.n_jobs),
         "reconstruction": reconstruction_report(images.numpy(), recon),

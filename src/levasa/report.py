@@ -17,6 +17,9 @@ def _note_or(section: dict[str, Any], lines: list[str]) -> list[str]:
     return [f"_{section['note']}_"] if "note" in section else lines
 
 
+NONE = {"note": "not computed"}
+
+
 def alignment_lines(section: dict[str, Any]) -> list[str]:
     """Table 1: readout vs annotation per axis, and the paper's combined MSE (sum over axes)."""
     if "note" in section:
@@ -73,6 +76,10 @@ def render_report(metrics: dict[str, Any], figures: dict[str, str], title: str) 
     sections = [
         ("Table 1: latent-circumplex alignment (readout vs annotation)", alignment_lines(metrics["alignment"])),
         ("Table 2: VA regression from each chunk", va_regression_lines(metrics["va_regression"])),
+        (
+            "Readout vs the true VA (synthetic data only)",
+            alignment_lines(metrics.get("alignment_true_va", {"note": "not computed"})),
+        ),
         ("Table 3: emotion prediction from the latents", emotion_lines(metrics["emotion_probe"])),
         ("Reconstruction", flat_lines(metrics["reconstruction"])),
         ("Disentanglement (all codes vs the true factors)", flat_lines(metrics["disentanglement"])),
