@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+from levasa.models.checkpoint import read_checkpoint
 from levasa.study import run_study, study_jobs
 from tests.conftest import CONF_DIR, ROOT, TINY
 
@@ -74,6 +75,13 @@ def test_study_trains_evaluates_reports_and_resumes(tmp_path):
         again = run_study(cfg)  # finished runs are read back, not retrained
         assert ckpt.stat().st_mtime_ns == before
         assert [r.metrics for r in again] == [r.metrics for r in runs]
+
+        retrained = runs[2].directory / "checkpoints" / "best.ckpt"
+        stamp = retrained.stat().st_mtime_ns
+        other = run_study(study_config(tmp_path, "seeds=[0]", "~models.vanilla", "sweep.alphas=[100]", "epochs=2"))
+        assert other[0].directory == runs[2].directory  # same directory, other settings: trained again
+        assert retrained.stat().st_mtime_ns != stamp
+        assert read_checkpoint(retrained)["hyper_parameters"]["config"]["trainer"]["max_epochs"] == 2
 
 
 def test_fast_keeps_one_seed_and_the_fast_alphas(tmp_path):

@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 from hydra import compose
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from levasa.io import write_text_atomic
 from levasa.machine import cpu_model
+from levasa.models.checkpoint import read_checkpoint
 from levasa.pipelines import evaluate, save_figure, train
 from levasa.viz.figures import tradeoff_figure
 
@@ -90,12 +91,28 @@ def train_overrides(cfg: DictConfig, analogue: str, model: str, alpha: float, se
     ]
 
 
+SAME_RUN_KEYS = ("model", "data", "alpha", "beta", "seed", "trainer.max_epochs")
+"""A finished run is read back only when its checkpoint was trained with these settings of the study's config."""
+
+
+def finished(out: Path, train_cfg: DictConfig) -> bool:
+    """Whether ``out`` holds an evaluated run trained with ``train_cfg``'s settings (``SAME_RUN_KEYS``): a
+    study run again with other settings (``fast=true``, other epochs) into the same directory retrains."""
+    ckpt, report = out / "checkpoints" / "best.ckpt", out / "eval" / "metrics.json"
+    if not (ckpt.is_file() and report.is_file()):
+        return False
+    stored = OmegaConf.create(read_checkpoint(ckpt)["hyper_parameters"]["config"])
+    wanted = OmegaConf.create(OmegaConf.to_container(train_cfg, resolve=True))
+    return all(OmegaConf.select(stored, key) == OmegaConf.select(wanted, key) for key in SAME_RUN_KEYS)
+
+
 def run_one(cfg: DictConfig, analogue: str, model: str, alpha: float, seed: int) -> Run:
-    """Train and evaluate one run (or read it back when its evaluation exists)."""
+    """Train and evaluate one run (or read it back when it was finished with the same settings)."""
     out = run_directory(cfg, analogue, model, alpha, seed)
     report = out / "eval" / "metrics.json"
-    if cfg.rerun or not report.exists():
-        train(compose("train", overrides=train_overrides(cfg, analogue, model, alpha, seed, out)))
+    train_cfg = compose("train", overrides=train_overrides(cfg, analogue, model, alpha, seed, out))
+    if cfg.rerun or not finished(out, train_cfg):
+        train(train_cfg)
         evaluate(
             compose(
                 "evaluate",
