@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,24 @@ class StopAtEpoch(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch == self.epoch:
             raise SimulatedCrashError(f"epoch {self.epoch}")
+
+
+class Rendezvous(L.Callback):
+    """At the start of fit, announces this process in ``folder`` and waits (up to ``timeout`` s) until ``jobs``
+    processes have; writes ``met-<pid>`` when they all did. Jobs run one after the other never meet."""
+
+    def __init__(self, folder: str, jobs: int = 2, timeout: float = 120.0) -> None:
+        self.folder, self.jobs, self.timeout = Path(folder), jobs, timeout
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"here-{os.getpid()}").touch()
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if len(list(self.folder.glob("here-*"))) >= self.jobs:
+                (self.folder / f"met-{os.getpid()}").touch()
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -423,14 +441,19 @@ def test_ddp_resume_from_an_end_of_epoch_checkpoint_is_exact(tmp_path, data_dir,
 def test_joblib_launcher_runs_the_sweep_jobs_in_parallel(tmp_path, data_dir):
     sweep = tmp_path / "sweep"
     overrides = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}", "alpha=0,1"]
-    result = run_script(tmp_path, data_dir, *overrides, "trainer.max_epochs=2")
+    meet = [  # each job waits at the start of fit until both are there: only jobs running at once both meet
+        "+callbacks.meet._target_=tests.test_reliability.Rendezvous",
+        f"+callbacks.meet.folder={tmp_path / 'rendezvous'}",
+        "+callbacks.meet.timeout=60",
+    ]
+    result = run_script(tmp_path, data_dir, *overrides, "trainer.max_epochs=2", *meet)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2" in result.stdout + result.stderr
     runs = [json.loads((sweep / job / "metrics.json").read_text())["run"] for job in ("0", "1")]
     assert all((sweep / job / "checkpoints" / "best.ckpt").is_file() for job in ("0", "1"))
-    starts = [datetime.fromisoformat(r["started_at"]) for r in runs]
-    ends = [datetime.fromisoformat(r["finished_at"]) for r in runs]
-    assert max(starts) < min(ends), f"the jobs ran one after the other: {starts} {ends}"
+    assert len(list((tmp_path / "rendezvous").glob("here-*"))) == 2  # two processes
+    met = list((tmp_path / "rendezvous").glob("met-*"))
+    assert len(met) == 2, f"the jobs ran one after the other: {runs[0]['started_at']}, {runs[1]['started_at']}"
 
 
 SUBMITIT_SLURM_FIELDS = {  # hydra-submitit-launcher 1.2's SlurmQueueConf
