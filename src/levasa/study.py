@@ -3,8 +3,9 @@ synthetic analogues of its datasets, several seeds per number, evaluated on held
 
 Every run is ``train(cfg)`` then ``evaluate(cfg)`` on the composed configs of ``python train.py`` and
 ``python evaluate.py``, in one process, each into its own run directory (``<output_dir>/<analogue>/<model>
-[_alpha<a>]/seed<k>``, the evaluation in ``eval/``). A run whose ``eval/metrics.json`` exists is read back,
-not redone, so an interrupted study resumes where it stopped (``rerun=true`` redoes everything).
+[_alpha<a>]/seed<k>``, the evaluation in ``eval/``). A run already trained and evaluated with the same
+settings is read back, not redone, so an interrupted study resumes where it stopped (``rerun=true`` redoes
+everything).
 """
 
 from __future__ import annotations
