@@ -344,10 +344,7 @@ def _verdicts(cfg: DictConfig, runs: list[Run], analogue: str, by_model: dict[st
         return f"{s[0]:.3f} ± {s[1]:.3f}"
 
     # 1. alignment: the aligned chunks hold VA linearly, far more than a Vanilla VAE's chunks
-    def lin(r: Run) -> float:
-        return (r.value("va_regression", "z_v", "linear", "valence", "r2")
-                + r.value("va_regression", "z_a", "linear", "arousal", "r2")) / 2  # fmt: skip
-
+    lin = _chunk_r2("linear")
     base = _stats(vanilla, lin)
     wins = [m for m in aligned if _separated(stats(m, lin), base) and stats(m, _mean_ccc)[0] > 0.5]
     evidence = f"mean linear R² of z_v→V and z_a→A: vanilla {show(base)}; " + ", ".join(
@@ -356,10 +353,7 @@ def _verdicts(cfg: DictConfig, runs: list[Run], analogue: str, by_model: dict[st
     out.append(("Claim 1, alignment", analogue, _verdict(wins, aligned), evidence))
 
     # 2. VA can be read from the aligned chunks (MLP R^2)
-    def mlp(r: Run) -> float:
-        return (r.value("va_regression", "z_v", "mlp", "valence", "r2")
-                + r.value("va_regression", "z_a", "mlp", "arousal", "r2")) / 2  # fmt: skip
-
+    mlp = _chunk_r2("mlp")
     base = _stats(vanilla, mlp)
     wins = [m for m in aligned if _separated(stats(m, mlp), base) and stats(m, mlp)[0] > 0.5]
     evidence = f"mean MLP R² of z_v→V and z_a→A: vanilla {show(base)}; " + ", ".join(
@@ -400,6 +394,16 @@ def _verdicts(cfg: DictConfig, runs: list[Run], analogue: str, by_model: dict[st
         evidence = "PSNR (dB) by alpha: " + ", ".join(f"{a:g}: {s[0]:.2f} ± {s[1]:.2f}" for a, s in psnr.items())
         out.append(("Claim 4, alignment costs reconstruction", analogue, verdict, evidence))
     return out
+
+
+def _chunk_r2(kind: str) -> Callable[[Run], float]:
+    """A run's mean test R² of the ``kind`` probes from z_v to valence and from z_a to arousal."""
+
+    def get(r: Run) -> float:
+        return (r.value("va_regression", "z_v", kind, "valence", "r2")
+                + r.value("va_regression", "z_a", kind, "arousal", "r2")) / 2  # fmt: skip
+
+    return get
 
 
 def _verdict(wins: list[str], candidates: list[str]) -> str:
