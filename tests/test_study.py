@@ -63,6 +63,9 @@ def test_study_trains_evaluates_reports_and_resumes(tmp_path):
         text = (tmp_path / "docs" / "RESULTS.md").read_text()
         for heading in ("Table 1", "Table 2", "Table 3", "Reconstruction", "Alignment weight sweep", "Verdicts"):
             assert heading in text
+        assert "6 runs (6 trained and evaluated, 0 read back" in text
+        for run in runs:  # the Runs appendix names every run directory
+            assert f"`{run.directory.as_posix()}`" in text
         assert "majority class" in text and "oracle" in text and "Paper:" in text
         assert " ± " in text  # two seeds: a spread
         for claim in range(1, 5):
@@ -75,6 +78,8 @@ def test_study_trains_evaluates_reports_and_resumes(tmp_path):
         again = run_study(cfg)  # finished runs are read back, not retrained
         assert ckpt.stat().st_mtime_ns == before
         assert [r.metrics for r in again] == [r.metrics for r in runs]
+        assert not any(r.trained for r in again)
+        assert "6 runs (0 trained and evaluated, 6 read back" in (tmp_path / "docs" / "RESULTS.md").read_text()
 
         retrained = runs[2].directory / "checkpoints" / "best.ckpt"
         stamp = retrained.stat().st_mtime_ns
