@@ -405,7 +405,8 @@ def _verdicts(cfg: DictConfig, runs: list[Run], analogue: str, by_model: dict[st
     if whole[2] and not _separated(whole, majority):
         evidence += (
             f". The Vanilla VAE's whole latent (z_all) scores {show(whole)}, no better than the majority class: "
-            "at this training budget it encodes no expression, so the gain measures what the VA supervision adds"
+            "at this training budget a probe fitted on other identities reads no expression from it, so the gain "
+            "measures what the VA supervision adds"
         )
     out.append(("Claim 3, better downstream emotion prediction", analogue, _verdict(wins, aligned), evidence))
     # 4. alignment costs reconstruction: PSNR against alpha in the sweep (only on the sweep's analogue)
