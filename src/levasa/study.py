@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from levasa.io import write_text_atomic
 from levasa.machine import cpu_model
-from levasa.models.checkpoint import read_checkpoint
+from levasa.models.checkpoint import checkpoint_differences
 from levasa.pipelines import evaluate, save_figure, train
 from levasa.viz.figures import tradeoff_figure
 
@@ -104,9 +104,7 @@ def finished(out: Path, train_cfg: DictConfig) -> bool:
     ckpt, report = out / "checkpoints" / "best.ckpt", out / "eval" / "metrics.json"
     if not (ckpt.is_file() and report.is_file()):
         return False
-    stored = OmegaConf.create(read_checkpoint(ckpt)["hyper_parameters"]["config"])
-    wanted = OmegaConf.create(OmegaConf.to_container(train_cfg, resolve=True))
-    return all(OmegaConf.select(stored, key) == OmegaConf.select(wanted, key) for key in SAME_RUN_KEYS)
+    return not checkpoint_differences(ckpt, OmegaConf.to_container(train_cfg, resolve=True), SAME_RUN_KEYS)
 
 
 def run_one(cfg: DictConfig, analogue: str, model: str, alpha: float, seed: int) -> Run:

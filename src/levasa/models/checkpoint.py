@@ -19,19 +19,26 @@ def check_resumable(path: str | Path, config: dict[str, Any]) -> None:
     """Raise a clear error when the checkpoint ``path`` was trained with another model or face size than the
     resolved run ``config``, naming the file and the first differing keys (Lightning would stop on missing or
     mis-shaped weights without saying which file or setting)."""
-    stored = read_checkpoint(path)["hyper_parameters"]["config"]
-    differences = [
-        f"{key}{sub}: checkpoint {a!r}, this run {b!r}"
-        for key in RESUME_KEYS
-        for sub, a, b in _differences(OmegaConf.select(OmegaConf.create(stored), key, default=None),
-                                      OmegaConf.select(OmegaConf.create(config), key, default=None))
-    ]  # fmt: skip
+    differences = checkpoint_differences(path, config, RESUME_KEYS)
     if differences:
         shown = "; ".join(differences[:4]) + ("; ..." if len(differences) > 4 else "")
         raise ValueError(
             f"ckpt_path={path} was trained with another model or configuration ({shown}). Resume with the "
             "settings it was trained with, or start afresh (ckpt_path=null)."
         )
+
+
+def checkpoint_differences(path: str | Path, config: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    """``"<key>: checkpoint <value>, this run <value>"`` for every setting under ``keys`` in which the config stored
+    in the checkpoint ``path`` differs from the resolved run ``config``; empty when they agree."""
+    stored = OmegaConf.create(read_checkpoint(path)["hyper_parameters"]["config"])
+    wanted = OmegaConf.create(config)
+    return [
+        f"{key}{sub}: checkpoint {a!r}, this run {b!r}"
+        for key in keys
+        for sub, a, b in _differences(OmegaConf.select(stored, key, default=None),
+                                      OmegaConf.select(wanted, key, default=None))
+    ]  # fmt: skip
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
