@@ -1,16 +1,6 @@
 """VA and emotion for every image of a folder: ``python predict.py ckpt=.../best.ckpt input=FOLDER``."""
 
-import hydra
-from omegaconf import DictConfig
-
-from levasa.pipelines import predict
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="predict")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry point."""
-    predict(cfg)
-
+from levasa.apps.predict import main
 
 if __name__ == "__main__":
     main()

@@ -1,17 +1,7 @@
 """The reproduction study: ``python reproduce.py [fast=true]`` trains and evaluates every run of
-conf/reproduce.yaml and writes docs/RESULTS.md."""
+src/levasa/conf/reproduce.yaml and writes docs/RESULTS.md."""
 
-import hydra
-from omegaconf import DictConfig
-
-from levasa.study import run_study
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="reproduce")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry point."""
-    run_study(cfg)
-
+from levasa.apps.reproduce import main
 
 if __name__ == "__main__":
     main()

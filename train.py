@@ -1,17 +1,6 @@
-"""Train a Vanilla VAE or LeVAsa: ``python train.py model=levasa alpha=10`` (see conf/train.yaml)."""
+"""Train a Vanilla VAE or LeVAsa: ``python train.py model=levasa alpha=10`` (see src/levasa/conf/train.yaml)."""
 
-import hydra
-from omegaconf import DictConfig
-
-from levasa.pipelines import train
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the held-out valence CCC (None for models without a readout)."""
-    metrics = train(cfg)
-    return metrics.get("val/align/ccc_v")
-
+from levasa.apps.train import main
 
 if __name__ == "__main__":
     main()

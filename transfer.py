@@ -1,17 +1,7 @@
 """Transfer annotations between emotion labels and valence-arousal: ``python transfer.py input=... output=...``
-(see conf/transfer.yaml), or score the strategies: ``python transfer.py mode=evaluate``."""
+(see src/levasa/conf/transfer.yaml), or score the strategies: ``python transfer.py mode=evaluate``."""
 
-import hydra
-from omegaconf import DictConfig
-
-from levasa.annotation.cli import transfer
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="transfer")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry point."""
-    transfer(cfg)
-
+from levasa.apps.transfer import main
 
 if __name__ == "__main__":
     main()

@@ -35,8 +35,8 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from levasa.data.contract import EMOTIONS
 from levasa.data.synthetic import generate
+from levasa.vocabulary import EMOTIONS
 
 KINDS = {  # name: (width, height, suffix)
     "afew": (720, 576, "png"),

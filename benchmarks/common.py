@@ -9,16 +9,14 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
+from levasa.config import compose_config
 from levasa.machine import cpu_model
 from levasa.pipelines import instantiate_group
-
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 def machine() -> str:
@@ -28,10 +26,9 @@ def machine() -> str:
 
 
 def train_config(overrides: list[str], output_dir: str | Path) -> DictConfig:
-    """``conf/train.yaml`` composed with ``overrides``, writing under ``output_dir`` (no Hydra run)."""
+    """``levasa/conf/train.yaml`` composed with ``overrides``, writing under ``output_dir`` (no Hydra run)."""
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True)
+    cfg = compose_config("train", [*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg["hydra"]

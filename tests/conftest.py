@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from levasa.config import compose_config as compose_config_of_package
+
 ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = ROOT / "conf"
+CONF_DIR = ROOT / "src" / "levasa" / "conf"
 
 TINY = [
     "data.image_size=32",
@@ -32,8 +33,7 @@ def compose_config(overrides: list[str], config_name: str = "train", keep_hydra:
     The ``hydra`` node is dropped (as ``@hydra.main`` does) unless ``keep_hydra``.
     """
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    cfg = compose_config_of_package(config_name, overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     if keep_hydra:
         return cfg

@@ -19,7 +19,7 @@ from PIL import Image
 
 from levasa.annotation.anchors import affectnet_anchor
 from levasa.annotation.files import write_annotations
-from levasa.data.contract import EMOTIONS, NUM_BASIC_EMOTIONS
+from levasa.vocabulary import EMOTIONS, NUM_BASIC_EMOTIONS
 
 POOL_SIZE = 32
 """Side of the pooled synthetic faces; builders resize them."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from levasa.annotation.labels import AnnotationError, factorize, label_indices
-from levasa.data.contract import EMOTIONS
+from levasa.vocabulary import EMOTIONS
 
 
 def test_names_synonyms_and_codes_map_to_canonical_indices():

@@ -13,8 +13,8 @@ from levasa.annotation.strategies import (
     undiscretize,
     va_to_categorical,
 )
-from levasa.data.contract import EMOTIONS
 from levasa.data.synthetic import sample_expressions
+from levasa.vocabulary import EMOTIONS
 
 
 def test_ellipse_points_lie_inside_their_ellipse_with_the_centre_and_spread_of_a_uniform_disk():

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from levasa.data.contract import EMOTIONS, SAMPLE_KEYS
+from levasa.data.contract import SAMPLE_KEYS
 from levasa.data.datamodule import SyntheticDataModule
 from levasa.data.dataset import FaceArrayDataset, split_subjects
+from levasa.vocabulary import EMOTIONS
 
 
 def tiny_module(tmp_path, **kwargs) -> SyntheticDataModule:

@@ -27,12 +27,12 @@ from hypothesis.extra import numpy as npst
 
 from levasa.annotation.files import read_annotations, read_labelled_csv
 from levasa.annotation.labels import label_indices
-from levasa.data.contract import EMOTIONS
 from levasa.data.readers import read_afew_va, read_affectnet, read_folder, read_imfdb
 from levasa.data.readers.affectnet import HEADER_2017
 from levasa.data.readers.imfdb import EXPRESSIONS
 from levasa.data.readers.records import SPLITS, Records
 from levasa.errors import InputError
+from levasa.vocabulary import EMOTIONS
 from tests.formats import AFFECTNET_HEADER, IMFDB_HEADER, landmark_template, save_image
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy overflow or invalid-value warnings fail

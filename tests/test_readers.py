@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from levasa.data.contract import EMOTIONS
 from levasa.data.readers import (
     READERS,
     ReaderError,
@@ -21,6 +20,7 @@ from levasa.data.readers import (
     read_folder,
     read_imfdb,
 )
+from levasa.vocabulary import EMOTIONS
 from tests.formats import (
     edit_json,
     edit_lines,

@@ -466,7 +466,7 @@ SUBMITIT_SLURM_FIELDS = {  # hydra-submitit-launcher 1.2's SlurmQueueConf
 
 def test_slurm_launcher_config_names_submitit_and_only_its_options():
     """The Slurm launcher cannot run here; its config must at least be what hydra-submitit-launcher reads."""
-    node = yaml.safe_load((ROOT / "conf" / "hydra" / "launcher" / "slurm.yaml").read_text())
+    node = yaml.safe_load((ROOT / "src" / "levasa" / "conf" / "hydra" / "launcher" / "slurm.yaml").read_text())
     assert node["_target_"] == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert node["defaults"] == ["submitit_slurm"]
     assert set(node) - {"defaults"} <= SUBMITIT_SLURM_FIELDS

@@ -10,7 +10,6 @@ import pytest
 
 from levasa.annotation.anchors import Anchor, affectnet_anchor
 from levasa.data import synthetic
-from levasa.data.contract import EMOTIONS
 from levasa.data.synthetic import (
     NUISANCE_NAMES,
     VARIANTS,
@@ -24,6 +23,7 @@ from levasa.data.synthetic import (
     sample_identities,
     va_grid_figure,
 )
+from levasa.vocabulary import EMOTIONS
 
 SMALL = {"n_identities": 6, "expressions_per_identity": 5, "image_size": 32}
 ARRAYS = ("images", "va", "emotion", "subject", "keys", "true_va", "true_emotion", "nuisance")

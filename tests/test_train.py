@@ -9,6 +9,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from levasa.config import group_options
 from levasa.models import keys
 from levasa.models.checkpoint import load_module, read_checkpoint
 from levasa.pipelines import train
@@ -36,7 +37,7 @@ REAL_DATA_PRESETS = {"paper_imfdb": make_imfdb, "paper_afew": make_afew_va}
 """Presets on a real dataset (their ``_faithful`` twins too), smoke-tested on a generated tree of its layout."""
 
 
-@pytest.mark.parametrize("experiment", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")))
+@pytest.mark.parametrize("experiment", group_options("experiment"))
 def test_every_experiment_preset_runs(make_cfg, tmp_path, experiment):
     maker = REAL_DATA_PRESETS.get(experiment.removesuffix("_faithful"))
     if maker is None:

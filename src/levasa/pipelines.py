@@ -18,8 +18,6 @@ import lightning as L
 import numpy as np
 import sklearn
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.plugins.io import CheckpointIO
@@ -29,11 +27,11 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 import levasa
-from levasa.annotation.cli import resolve_anchor
+from levasa.annotation.anchors import resolve_anchor
 from levasa.annotation.strategies import va_to_categorical
 from levasa.callbacks import AtomicCheckpointIO
+from levasa.config import compose_config, group_options
 from levasa.data.cache import CropSettings, decode_faces
-from levasa.data.contract import EMOTIONS
 from levasa.data.images import ImageError, list_images
 from levasa.evaluation import (
     alignment_section,
@@ -51,11 +49,9 @@ from levasa.models.module import LatentVAModule
 from levasa.report import render_report
 from levasa.viz.figures import circumplex_figure, image_figure, tradeoff_figure, tsne_figure
 from levasa.viz.grids import model_grids
+from levasa.vocabulary import EMOTIONS
 
 log = logging.getLogger(__name__)
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-"""The config tree of a source checkout (evaluate composes group options from it)."""
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:
@@ -245,7 +241,7 @@ def run_config_with_overrides(ckpt: str | Path, overrides: list[str]) -> DictCon
     """
     run_cfg = OmegaConf.create(read_checkpoint(ckpt)["hyper_parameters"]["config"])
     settings = [o for o in overrides if o.lstrip("+~").split("=")[0].split(".")[0] not in EVALUATE_KEYS]
-    groups = [o for o in settings if "." not in o.split("=")[0] and (CONF_DIR / o.split("=")[0]).is_dir()]
+    groups = [o for o in settings if "." not in o.split("=")[0] and group_options(o.split("=")[0])]
     dotted = [o for o in settings if o not in groups]
     for override in groups:
         key = override.split("=")[0]
@@ -259,12 +255,8 @@ def run_config_with_overrides(ckpt: str | Path, overrides: list[str]) -> DictCon
 
 
 def compose_train_config(overrides: list[str]) -> DictConfig:
-    """``conf/train.yaml`` composed with ``overrides`` (outside of ``@hydra.main``)."""
-    state = GlobalHydra.instance()
-    if state.is_initialized():
-        return compose("train", overrides=[*overrides, "paths.output_dir=."])
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("train", overrides=[*overrides, "paths.output_dir=."])
+    """``levasa/conf/train.yaml`` composed with ``overrides`` (outside of ``@hydra.main``)."""
+    return compose_config("train", [*overrides, "paths.output_dir=."])
 
 
 def save_figure(fig: Figure, path: Path) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from levasa.data.contract import EMOTIONS
+from levasa.annotation.labels import AnnotationError
+from levasa.vocabulary import EMOTIONS
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,19 @@ def fit_anchor(va: np.ndarray, emotion: np.ndarray, provenance: str) -> Anchor:
     var = np.stack([np.bincount(cls, (va[:, j] - mean[cls, j]) ** 2, present.size) for j in (0, 1)], axis=1) / n
     classes = tuple(EMOTIONS[i] for i in present)
     return Anchor(classes, mean, np.sqrt(var), n[:, 0] / n.sum(), provenance, va=va, va_class=cls)
+
+
+BUILTIN_ANCHORS = {"affectnet": affectnet_anchor, "russell": russell_anchor}
+"""The anchors known by name."""
+
+
+def resolve_anchor(name: str) -> Anchor:
+    """A built-in anchor by name (``affectnet``, ``russell``) or an anchor table file."""
+    if name in BUILTIN_ANCHORS:
+        return BUILTIN_ANCHORS[name]()
+    if not Path(name).is_file():
+        raise AnnotationError(f"anchor {name!r} is neither a built-in {sorted(BUILTIN_ANCHORS)} nor a file")
+    try:
+        return load_anchor_file(name)
+    except ValueError as err:
+        raise AnnotationError(str(err)) from None

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from levasa.annotation.anchors import Anchor
-from levasa.data.contract import EMOTIONS
 from levasa.io import write_atomic
+from levasa.vocabulary import EMOTIONS
 
 MAX_POINTS = 20_000
 """Points drawn at most (a seeded subsample), so that a figure of a million labels stays light."""

@@ -9,18 +9,16 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig
 
-from levasa.annotation.anchors import Anchor, affectnet_anchor, load_anchor_file, russell_anchor
+from levasa.annotation.anchors import resolve_anchor
 from levasa.annotation.circumplex import circumplex_figure
 from levasa.annotation.files import read_annotations, read_labelled_csv, write_annotations
 from levasa.annotation.labels import AnnotationError, label_indices
 from levasa.annotation.quality import evaluate_transfer, markdown_table
 from levasa.annotation.strategies import CAT_TO_VA, VA_TO_CAT, categorical_to_va, discretize, va_to_categorical
-from levasa.data.contract import EMOTIONS
 from levasa.io import write_text_atomic
+from levasa.vocabulary import EMOTIONS
 
 log = logging.getLogger(__name__)
-
-BUILTIN_ANCHORS = {"affectnet": affectnet_anchor, "russell": russell_anchor}
 
 
 def transfer(cfg: DictConfig) -> dict[str, Any]:
@@ -30,18 +28,6 @@ def transfer(cfg: DictConfig) -> dict[str, Any]:
     if cfg.mode == "evaluate":
         return evaluate(cfg)
     raise AnnotationError(f"mode must be 'transfer' or 'evaluate', found {cfg.mode!r}")
-
-
-def resolve_anchor(name: str) -> Anchor:
-    """A built-in anchor by name (``affectnet``, ``russell``) or an anchor table file."""
-    if name in BUILTIN_ANCHORS:
-        return BUILTIN_ANCHORS[name]()
-    if not Path(name).is_file():
-        raise AnnotationError(f"anchor {name!r} is neither a built-in {sorted(BUILTIN_ANCHORS)} nor a file")
-    try:
-        return load_anchor_file(name)
-    except ValueError as err:
-        raise AnnotationError(str(err)) from None
 
 
 def transfer_file(cfg: DictConfig) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import logging
 
 import numpy as np
 
-from levasa.data.contract import EMOTIONS
 from levasa.errors import InputError
+from levasa.vocabulary import EMOTIONS
 
 log = logging.getLogger(__name__)
 

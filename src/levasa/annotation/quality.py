@@ -10,6 +10,7 @@ from sklearn.metrics import f1_score
 
 from levasa.annotation.anchors import fit_anchor
 from levasa.annotation.strategies import CAT_TO_VA, VA_TO_CAT, categorical_to_va, va_to_categorical
+from levasa.markdown import table
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,10 @@ def evaluate_transfer(
 
 def markdown_table(scores: list[Score]) -> str:
     """The scores as a markdown table (``-`` where a metric does not apply)."""
-    head = "| direction | strategy | MAE v | MAE a | CCC v | CCC a | accuracy | macro-F1 |\n" + "| --- " * 8 + "|\n"
-
-    def cell(x: float) -> str:
-        return "-" if np.isnan(x) else f"{x:.3f}"
-
+    header = ["direction", "strategy", "MAE v", "MAE a", "CCC v", "CCC a", "accuracy", "macro-F1"]
     rows = [
-        f"| {s.direction} | {s.strategy} | "
-        + " | ".join(cell(x) for x in (s.mae_v, s.mae_a, s.ccc_v, s.ccc_a, s.accuracy, s.macro_f1))
-        + " |"
+        [s.direction, s.strategy, *("-" if np.isnan(x) else f"{x:.3f}" for x in
+                                    (s.mae_v, s.mae_a, s.ccc_v, s.ccc_a, s.accuracy, s.macro_f1))]
         for s in scores
-    ]
-    return head + "\n".join(rows) + "\n"
+    ]  # fmt: skip
+    return "\n".join(table(header, rows)) + "\n"

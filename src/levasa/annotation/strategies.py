@@ -15,7 +15,7 @@ from sklearn.mixture import GaussianMixture
 
 from levasa.annotation.anchors import Anchor
 from levasa.annotation.labels import AnnotationError
-from levasa.data.contract import EMOTIONS
+from levasa.vocabulary import EMOTIONS
 
 CAT_TO_VA = ("ellipse", "gaussian", "centroid", "gmm", "kmeans")
 VA_TO_CAT = ("nearest", "likelihood", "gmm", "kmeans")

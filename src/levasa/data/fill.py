@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from levasa.annotation.cli import resolve_anchor
+from levasa.annotation.anchors import resolve_anchor
 from levasa.annotation.files import read_annotations
 from levasa.annotation.labels import AnnotationError, label_indices
 from levasa.annotation.strategies import CAT_TO_VA, VA_TO_CAT, categorical_to_va, va_to_categorical

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
-from levasa.data.contract import EMOTIONS
+from levasa.vocabulary import EMOTIONS
 
 COLOURS = matplotlib.colormaps["tab10"].colors
 

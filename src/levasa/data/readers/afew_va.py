@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from levasa.data.contract import UNKNOWN_EMOTION
+from levasa.vocabulary import UNKNOWN_EMOTION
 from levasa.data.images import IMAGE_SUFFIXES
 from levasa.data.readers.records import ReaderError, Records, Row, Skips, box_problem, check_root, collect
 

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from levasa.data.contract import NUM_BASIC_EMOTIONS
+from levasa.vocabulary import NUM_BASIC_EMOTIONS
 from levasa.data.images import IMAGE_SUFFIXES
 from levasa.data.readers.records import (
     FileIndex,

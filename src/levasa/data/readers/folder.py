@@ -15,7 +15,7 @@ import numpy as np
 
 from levasa.annotation.files import read_annotations
 from levasa.annotation.labels import AnnotationError, label_indices
-from levasa.data.contract import UNKNOWN_EMOTION
+from levasa.vocabulary import UNKNOWN_EMOTION
 from levasa.data.images import IMAGE_SUFFIXES
 from levasa.data.readers.records import ReaderError, Records, Row, Skips, check_root, collect
 
