@@ -18,14 +18,16 @@ demo: install   ## train LeVAsa on the synthetic default, evaluate it, say where
 	$(BIN)/python train.py hydra.run.dir=$(DEMO_RUN)
 	$(BIN)/python evaluate.py ckpt=$(DEMO_RUN)/checkpoints/best.ckpt hydra.run.dir=$(DEMO_RUN)/eval
 
-test: install   ## lint, then the whole test suite
+test: install   ## lint, the import contracts (pyproject.toml), then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format:
 	$(BIN)/ruff check --fix .
@@ -43,7 +45,7 @@ tensorboard:
 figures:   ## regenerate the committed documentation figures
 	$(BIN)/python -m levasa.data.synthetic grid --out docs/synthetic_faces.png
 
-reproduce: install   ## the reproduction study: every run of conf/reproduce.yaml, then docs/RESULTS.md
+reproduce: install   ## the reproduction study: every run of src/levasa/conf/reproduce.yaml, then docs/RESULTS.md
 	$(BIN)/python reproduce.py
 
 reproduce-fast: install   ## the same with one seed, 2 epochs and the sweep at alpha 0 and 100

@@ -28,7 +28,7 @@ from levasa.data.cache import CropSettings, load_or_build
 from levasa.data.dataset import FaceArrayDataset
 from levasa.data.images import load_face
 from levasa.data.readers.records import Records
-from levasa.data.synthetic import generate
+from levasa.data.synthetic.generate import generate
 from levasa.machine import cpu_model
 
 

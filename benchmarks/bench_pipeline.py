@@ -35,7 +35,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from levasa.data.synthetic import generate
+from levasa.data.synthetic.generate import generate
 from levasa.vocabulary import EMOTIONS
 
 KINDS = {  # name: (width, height, suffix)

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_synthetic.py [--n 2048] [--repeats 3]
 
-Both sides call :func:`levasa.data.synthetic.render` on the same expressions and identities; the
+Both sides call :func:`levasa.data.synthetic.render.render` on the same expressions and identities; the
 one-at-a-time side passes batches of one, which is what a per-sample ``__getitem__`` renderer would do.
 Prints ms/image (best of ``--repeats``) and the ratio, at 64x64 and 32x32.
 """
@@ -21,7 +21,9 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from levasa.data.synthetic import render, sample_expressions, sample_identities  # noqa: E402
+from levasa.annotation.sampling import sample_expressions  # noqa: E402
+from levasa.data.synthetic.identities import sample_identities  # noqa: E402
+from levasa.data.synthetic.render import render  # noqa: E402
 from levasa.machine import cpu_model  # noqa: E402
 
 

@@ -21,8 +21,8 @@ import lightning as L
 from common import machine, train_config
 from omegaconf import open_dict
 
+from levasa.jobs.training import train
 from levasa.models import keys
-from levasa.pipelines import train
 
 
 class QualityClock(L.Callback):

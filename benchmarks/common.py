@@ -15,8 +15,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from levasa.config import compose_config
+from levasa.jobs.training import instantiate_group
 from levasa.machine import cpu_model
-from levasa.pipelines import instantiate_group
 
 
 def machine() -> str:

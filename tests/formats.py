@@ -1,6 +1,6 @@
 """Small dataset trees in each official on-disk format, made by code, with the formats' quirks.
 
-Each ``make_*`` writes real decodable images (synthetic faces from :func:`levasa.data.synthetic.generate`,
+Each ``make_*`` writes real decodable images (synthetic faces from :func:`levasa.data.synthetic.generate.generate`,
 the face drawn to match the row's VA where there is one) and the annotation files, and returns the dataset
 root. Labels cycle through the seven basic classes and spread over the VA plane. The ``corrupt``-style helpers
 at the end edit a tree for bad-input tests.
@@ -32,7 +32,7 @@ CONTEMPT_VA = (-0.45, 0.25)
 @functools.lru_cache(maxsize=4)
 def _pool(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic faces uint8 ``[64, S, S, 3]`` and the VA each was rendered with ``[64, 2]`` (cached per seed)."""
-    from levasa.data.synthetic import generate
+    from levasa.data.synthetic.generate import generate
 
     faces = generate(n_identities=8, expressions_per_identity=8, image_size=POOL_SIZE, seed=seed)
     return faces.images, faces.true_va

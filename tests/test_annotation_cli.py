@@ -10,10 +10,10 @@ import pytest
 
 from levasa.annotation.cli import transfer
 from levasa.annotation.labels import AnnotationError
+from levasa.annotation.sampling import sample_expressions
 from levasa.annotation.strategies import CAT_TO_VA, VA_TO_CAT
-from levasa.data.synthetic import sample_expressions
 from levasa.io import remove_stale_temporaries, write_atomic, write_json_atomic, write_text_atomic
-from tests.conftest import ROOT, compose_config, umask
+from tests.helpers import ROOT, compose_config, umask
 
 
 def run(*overrides: str) -> dict:

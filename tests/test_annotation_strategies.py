@@ -5,6 +5,7 @@ import pytest
 
 from levasa.annotation.anchors import affectnet_anchor, fit_anchor, russell_anchor
 from levasa.annotation.labels import AnnotationError
+from levasa.annotation.sampling import sample_expressions
 from levasa.annotation.strategies import (
     CAT_TO_VA,
     VA_TO_CAT,
@@ -13,7 +14,6 @@ from levasa.annotation.strategies import (
     undiscretize,
     va_to_categorical,
 )
-from levasa.data.synthetic import sample_expressions
 from levasa.vocabulary import EMOTIONS
 
 

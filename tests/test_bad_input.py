@@ -11,8 +11,8 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from levasa.data.images import ImageError
-from tests.conftest import compose_config
 from tests.formats import make_folder
+from tests.helpers import compose_config
 
 
 def folder_module(tmp_path: Path, root: Path, *overrides: str):

@@ -7,14 +7,20 @@ from hydra.errors import MissingConfigException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from levasa.callbacks import AtomicCheckpointIO
+from levasa.config import group_options
+from levasa.data.datamodule import SyntheticDataModule
+from levasa.data.fill import LabelFill
+from levasa.data.readers import read_afew_va, read_affectnet, read_folder, read_imfdb
+from levasa.data.realdata import FaceDataModule, PooledDataModule
 from levasa.models import keys
 from levasa.models.module import LatentVAModule
-from tests.conftest import CONF_DIR, compose_config
+from tests.helpers import compose_config
 
 
 def options(group: str) -> list[str]:
     """The option names of a config group (its YAML files)."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    return group_options(group)
 
 
 def test_every_group_has_its_options():
@@ -38,38 +44,149 @@ def test_vanilla_instantiates_without_alignment(make_cfg):
     assert not module.has_readout
 
 
+DISK_DATA = {
+    "affectnet": (read_affectnet, {"classes": 7, "require_va": True}, False),
+    "afew_va": (read_afew_va, {"margin": 0.25}, True),
+    "folder": (read_folder, {"labels": None, "input_scale": 1.0, "subject_depth": 0}, True),
+    "imfdb": (read_imfdb, {}, True),
+}
+"""Each dataset read from disk: its reader, the reader's options, and whether the label kind it lacks is filled
+by transfer from the AffectNet anchor by default."""
+
+
+def check_disk_data(module, name: str, data_dir: Path, seed: int) -> None:
+    read, reader_options, fills = DISK_DATA[name]
+    assert isinstance(module, FaceDataModule)
+    assert module.reader.func is read and module.reader.keywords == reader_options
+    assert module.fill == (LabelFill("affectnet", "ellipse", "nearest", None, seed) if fills else None)
+    hp = module.hparams
+    assert Path(hp.root) == data_dir / name and Path(hp.cache_dir) == data_dir / "cache"
+    assert (hp.image_size, hp.box_scale, hp.skip_invalid, hp.seed) == (32, 1.0, False, seed)
+
+
 @pytest.mark.parametrize("data", options("data"))
-def test_each_data_option_instantiates(make_cfg, data):
-    cfg = make_cfg() if data == "synthetic" else compose_config([f"data={data}", "data.image_size=32"])
-    datamodule = instantiate(cfg.data)
-    assert datamodule.hparams.image_size == 32
+def test_each_data_option_builds_its_reader_fill_and_sizes(tmp_path, data):
+    overrides = [f"data={data}", "data.image_size=32", "seed=5", f"paths.data_dir={tmp_path}"]
+    module = instantiate(compose_config([*overrides, f"paths.output_dir={tmp_path}"]).data)
+    if data == "synthetic":
+        assert isinstance(module, SyntheticDataModule) and module.fill is None
+        hp = module.hparams
+        assert (hp.image_size, hp.variant, hp.n_identities, hp.seed) == (32, "both", 240, 5)
+        assert Path(hp.cache_dir) == tmp_path / "synthetic"
+    elif data == "pooled":
+        assert isinstance(module, PooledDataModule) and module.hparams.image_size == 32
+        assert module.source_names == ("affectnet", "afew_va", "imfdb")
+        for name, source in module.sources.items():
+            check_disk_data(source, name, tmp_path, seed=5)
+    else:
+        check_disk_data(module, data, tmp_path, seed=5)
+
+
+TRAINER_CHANGES = {
+    "default": {},
+    "gpu": {"trainer.accelerator": "gpu"},
+    "ddp": {"trainer.strategy": "ddp", "trainer.devices": 2, "trainer.num_nodes": 1, "trainer.sync_batchnorm": False},
+}
+
+
+def changes(overrides: list[str], base: list[str] | None = None) -> dict[str, object]:
+    """The leaf settings (dotted keys) that ``overrides`` change in the composed training config, unresolved;
+    a key the overrides remove maps to ``"<removed>"``."""
+
+    def flat(node: object, prefix: str = "") -> dict[str, object]:
+        if not isinstance(node, dict):
+            return {prefix[:-1]: node}
+        return {k: v for key, child in node.items() for k, v in flat(child, f"{prefix}{key}.").items()}
+
+    def leaves(extra: list[str]) -> dict[str, object]:
+        cfg = compose_config([*(base or []), *extra, "paths.output_dir=/out"])
+        return flat(OmegaConf.to_container(cfg, resolve=False))
+
+    before, after = leaves([]), leaves(overrides)
+    keys = (set(before) | set(after)) - {k for k in set(before) & set(after) if before[k] == after[k]}
+    return {k: after.get(k, "<removed>") for k in keys if not (k in after and isinstance(after[k], dict))}
 
 
 @pytest.mark.parametrize("trainer", options("trainer"))
-def test_each_trainer_composes(make_cfg, trainer):
-    cfg = make_cfg(f"trainer={trainer}")
-    assert cfg.trainer._target_ == "lightning.pytorch.Trainer"
-    if trainer == "default":
-        assert instantiate(cfg.trainer, logger=False).max_epochs == 1
+def test_each_trainer_option_changes_what_it_says_and_keeps_atomic_checkpoints(trainer):
+    assert changes([f"trainer={trainer}"]) == TRAINER_CHANGES[trainer]
+    cfg = compose_config([f"trainer={trainer}", "paths.output_dir=/out"])
+    assert [p._target_ for p in cfg.trainer.plugins] == ["levasa.callbacks.AtomicCheckpointIO"]
+
+
+def test_the_default_trainer_writes_checkpoints_atomically(make_cfg):
+    trainer = instantiate(make_cfg().trainer, logger=False)
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO) and trainer.max_epochs == 1
 
 
 def test_callbacks_and_logger_instantiate_and_monitor_the_logged_objective(make_cfg):
     cfg = make_cfg()
     callbacks = {name: instantiate(node) for name, node in cfg.callbacks.items()}
-    assert callbacks["model_checkpoint"].monitor == keys.VAL_LOSS
-    assert callbacks["model_checkpoint"].mode == keys.MONITOR_MODE
+    assert callbacks["model_checkpoint"].monitor == cfg.monitor.metric == keys.VAL_LOSS
+    assert callbacks["model_checkpoint"].mode == cfg.monitor.mode == "min"
+    changed = make_cfg("monitor.metric=val/align/ccc_v", "monitor.mode=max").callbacks.model_checkpoint
+    assert (changed.monitor, changed.mode) == ("val/align/ccc_v", "max")
     logger = instantiate(cfg.logger.tensorboard)
     assert Path(logger.log_dir) == Path(cfg.paths.output_dir) / "tensorboard"
 
 
-@pytest.mark.parametrize("group", ["debug", "experiment"])
-def test_every_overlay_composes_and_instantiates(make_cfg, tmp_path, group):
-    for option in options(group):
-        if option.startswith(("paper_imfdb", "paper_afew")):  # real datasets: TINY's synthetic keys do not apply
-            cfg = compose_config([f"{group}={option}", f"paths.output_dir={tmp_path}"])
-        else:
-            cfg = make_cfg(f"{group}={option}")
-        assert isinstance(instantiate(cfg.model), LatentVAModule)
+AFFECTNET_FILL = {
+    "data.fill": "<removed>",  # null -> a LabelFill call
+    "data.fill._target_": "levasa.data.fill.LabelFill",
+    "data.fill.anchor": "affectnet",
+    "data.fill.va_strategy": "ellipse",
+    "data.fill.label_strategy": "nearest",
+    "data.fill.seed": "${seed}",
+}
+PAPER_ALIGNMENT = {
+    "model.alignment._target_": "levasa.losses.alignment.MSEAlignment",
+    "model.alignment.use_mean": False,
+    "model.alignment.dim_v": "<removed>",
+    "model.alignment.dim_a": "<removed>",
+}
+OVERLAY_CHANGES = {
+    "debug=fdr": {"trainer.fast_dev_run": True},
+    "debug=limit": {
+        "trainer.max_epochs": 2,
+        "trainer.limit_train_batches": 5,
+        "trainer.limit_val_batches": 2,
+        "trainer.log_every_n_steps": 1,
+    },
+    "debug=overfit": {"trainer.overfit_batches": 2, "trainer.max_epochs": 40, "trainer.log_every_n_steps": 1},
+    "experiment=small32": {"data.image_size": 32},
+    "experiment=paper_weighting": {"alpha": 0.3, "beta": 0.5, "model.reduction": "mean", **PAPER_ALIGNMENT},
+    "experiment=synthetic_imfdb": {"data.variant": "category", **AFFECTNET_FILL},
+    "experiment=synthetic_afew": {"data.variant": "va", **AFFECTNET_FILL},
+}
+"""Exactly what each overlay changes in the default training config."""
+
+PAPER_DATA = {"paper_imfdb": "imfdb", "paper_afew": "afew_va"}
+"""Each paper preset's dataset (its data group, reader module and default root folder)."""
+
+
+def test_every_overlay_is_listed():
+    listed = {o.split("=")[1] for o in OVERLAY_CHANGES} | {f"{p}{s}" for p in PAPER_DATA for s in ("", "_faithful")}
+    assert listed == set(options("debug")) | set(options("experiment"))
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAY_CHANGES))
+def test_each_overlay_changes_exactly_what_it_says(overlay):
+    assert changes([overlay]) == OVERLAY_CHANGES[overlay]
+
+
+@pytest.mark.parametrize("preset", [f"{p}{s}" for p in PAPER_DATA for s in ("", "_faithful")])
+def test_paper_presets_set_the_dataset_the_paper_alignment_and_for_faithful_its_weighting(preset):
+    changed = changes([f"experiment={preset}"])
+    name = PAPER_DATA[preset.removesuffix("_faithful")]
+    assert changed["data.reader._target_"] == f"levasa.data.readers.{name}.read_{name}"
+    assert changed["data.root"] == f"${{paths.data_dir}}/{name}"
+    assert {k: changed[k] for k in {**AFFECTNET_FILL, **PAPER_ALIGNMENT}} == {**AFFECTNET_FILL, **PAPER_ALIGNMENT}
+    weighting = {"alpha": 0.3, "beta": 0.5, "model.reduction": "mean"}
+    assert {k: changed.get(k) for k in weighting} == (weighting if "faithful" in preset else dict.fromkeys(weighting))
+    assert not any(k.startswith(("trainer.", "callbacks.", "logger.")) for k in changed)
+    assert isinstance(
+        instantiate(compose_config([f"experiment={preset}", "paths.output_dir=/out"]).model), LatentVAModule
+    )
 
 
 def test_paper_weighting_preset_sets_the_original_weights(make_cfg):

@@ -1,15 +1,18 @@
-"""Filling the missing label kind by annotation transfer, in the datamodule and from transferred files."""
+"""Filling the missing label kind by annotation transfer: the data/fill group, in the datamodule, from files."""
 
 import json
 
 import numpy as np
 import pytest
+from hydra.utils import instantiate
+from omegaconf.errors import MissingMandatoryValue
 
 from levasa.annotation.anchors import affectnet_anchor
 from levasa.annotation.labels import AnnotationError
 from levasa.annotation.strategies import va_to_categorical
 from levasa.data.datamodule import SyntheticDataModule
 from levasa.data.fill import LabelFill, fill_missing_labels
+from tests.helpers import compose_config
 
 
 def module(tmp_path, variant: str, fill) -> SyntheticDataModule:
@@ -21,7 +24,7 @@ def module(tmp_path, variant: str, fill) -> SyntheticDataModule:
 
 
 def test_category_only_data_gets_va_inside_its_class_ellipse(tmp_path):
-    dm = module(tmp_path, "category", {"anchor": "affectnet", "va_strategy": "ellipse"})
+    dm = module(tmp_path, "category", LabelFill(anchor="affectnet", va_strategy="ellipse"))
     anchor = affectnet_anchor()
     for ds in dm.datasets.values():
         va, emotion = ds.va.numpy(), ds.emotion.numpy()
@@ -77,3 +80,22 @@ def test_unknown_strategies_are_clear_errors():
         LabelFill(va_strategy="median")
     with pytest.raises(ValueError, match="label_strategy must be one of"):
         LabelFill(label_strategy="closest")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["data/fill=none"], None),
+        (["data/fill=affectnet", "seed=7"], LabelFill("affectnet", "ellipse", "nearest", None, 7)),
+        (["data/fill=file", "data.fill.file=annotations/x_va.json"], LabelFill(file="annotations/x_va.json")),
+    ],
+)
+def test_each_fill_option_builds_its_label_fill(tmp_path, overrides, expected):
+    cfg = compose_config(["data=imfdb", *overrides, f"paths.output_dir={tmp_path}"])
+    assert instantiate(cfg.data.fill) == expected
+
+
+def test_the_file_fill_needs_its_file(tmp_path):
+    cfg = compose_config(["data=afew_va", "data/fill=file", f"paths.output_dir={tmp_path}"])
+    with pytest.raises(MissingMandatoryValue, match=r"Missing mandatory value: data\.fill\.file"):
+        instantiate(cfg.data)

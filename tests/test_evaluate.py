@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from levasa.models.checkpoint import load_module
-from levasa.pipelines import evaluate, evaluate_sweep, run_config_with_overrides, split_evaluate_overrides, train
-from tests.conftest import ROOT, TINY, compose_config
+from levasa.jobs.evaluation import evaluate
+from levasa.jobs.runconfig import run_config, split_evaluate_overrides
+from levasa.jobs.sweep import evaluate_sweep
+from levasa.jobs.training import train
+from levasa.models.checkpoint import load_module, read_checkpoint, stored_config
 from tests.formats import make_imfdb
+from tests.helpers import ROOT, TINY, compose_config
 
 SECTIONS = (
     "alignment",
@@ -69,6 +72,16 @@ def test_levasa_report_has_every_section_and_figure(tmp_path, checkpoints):
     assert (out / "tensorboard" / "projector_config.pbtxt").is_file()
 
 
+def test_a_section_is_added_and_removed_through_config_alone(tmp_path, checkpoints):
+    toy = "+sections.toy={_target_: tests.toy_section.HeldOutSize, scale: 2.0}"
+    metrics = run_evaluate(tmp_path, checkpoints["levasa"], toy, "sections.disentanglement=null")
+    assert metrics["toy"]["n"] == 2.0 * metrics["run"]["n_test"] == 48.0
+    assert "disentanglement" not in metrics
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "## Toy: held-out size" in report and "| n | mean_v0 |" in report and "48.0000" in report
+    assert "Disentanglement" not in report and report.index("Table 3") < report.index("Toy")
+
+
 def test_vanilla_alignment_says_there_is_no_readout(tmp_path, checkpoints):
     metrics = run_evaluate(tmp_path, checkpoints["vanilla"])
     assert "no VA readout" in metrics["alignment"]["note"]
@@ -77,20 +90,42 @@ def test_vanilla_alignment_says_there_is_no_readout(tmp_path, checkpoints):
     assert not (tmp_path / "eval" / "circumplex.png").exists()
 
 
+def stored(ckpt: Path) -> dict:
+    return stored_config(read_checkpoint(ckpt))
+
+
 def test_command_line_overrides_win_over_the_stored_config(checkpoints):
-    stored = run_config_with_overrides(checkpoints["levasa"], [])
-    assert stored.data.batch_size == 16
-    changed = run_config_with_overrides(checkpoints["levasa"], ["data.batch_size=4", "ckpt=x", "probes.max_train=3"])
-    assert changed.data.batch_size == 4 and changed.data.n_identities == stored.data.n_identities
-    swapped = run_config_with_overrides(checkpoints["levasa"], ["data=synthetic"])
+    as_trained = run_config(stored(checkpoints["levasa"]))
+    assert as_trained.data.batch_size == 16
+    own, run = split_evaluate_overrides(["data.batch_size=4", "ckpt=x", "probes.max_train=3", "hydra.run.dir=y"])
+    assert own == ["ckpt=x", "probes.max_train=3", "hydra.run.dir=y"] and run == ["data.batch_size=4"]
+    changed = run_config(stored(checkpoints["levasa"]), run)
+    assert changed.data.batch_size == 4 and changed.data.n_identities == as_trained.data.n_identities
+    swapped = run_config(stored(checkpoints["levasa"]), ["data=synthetic"])
     assert swapped.data.n_identities == 240  # the group's own defaults replace the stored node
+    assert swapped.data.image_size == as_trained.data.image_size == 32  # but the model's face size stays
+    nested = run_config(stored(checkpoints["levasa"]), ["model/alignment=mse"])
+    assert nested.model.alignment._target_.endswith("MSEAlignment")
+
+
+def test_run_overrides_follow_hydra_grammar(checkpoints):
+    cfg = run_config(stored(checkpoints["levasa"]), ["+data.extra=[1,2]", "~data.label_noise", "data.seed=7"])
+    assert list(cfg.data.extra) == [1, 2] and "label_noise" not in cfg.data and cfg.data.seed == 7
+    with pytest.raises(ValueError, match=r"has no key 'data\.batch_sise'"):
+        run_config(stored(checkpoints["levasa"]), ["data.batch_sise=4"])
+    with pytest.raises(ValueError, match="already has it"):
+        run_config(stored(checkpoints["levasa"]), ["+data.batch_size=4"])
 
 
 def test_cross_dataset_evaluation_on_a_real_layout_keeps_the_trained_image_size(tmp_path, checkpoints):
     root = make_imfdb(tmp_path / "imfdb")
     data = ["data=imfdb", f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}"]
-    composed = run_config_with_overrides(checkpoints["levasa"], data)
-    assert composed.data.dataset == "imfdb" and composed.data.image_size == 32 and composed.data.root == str(root)
+    composed = run_config(stored(checkpoints["levasa"]), data)
+    assert (
+        composed.data.reader._target_ == "levasa.data.readers.imfdb.read_imfdb"
+        and composed.data.image_size == 32
+        and composed.data.root == str(root)
+    )
     metrics = run_evaluate(tmp_path, checkpoints["levasa"], *data)
     assert metrics["run"]["n_test"] > 0 and "no ground-truth factors" in metrics["disentanglement"]["note"]
     assert -1.0 <= metrics["alignment"]["valence"]["ccc"] <= 1.0

@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from levasa.data.images import ImageError, load_face
-from levasa.pipelines import predict, train
-from tests.conftest import TINY, compose_config
+from levasa.jobs.prediction import predict
+from levasa.jobs.training import train
+from tests.helpers import TINY, compose_config
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import shutil
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -12,14 +15,18 @@ import numpy as np
 import pytest
 
 from levasa.data.readers import (
-    READERS,
     ReaderError,
+    afew_va,
+    affectnet,
+    folder,
+    imfdb,
+    npy,
     read_afew_va,
     read_affectnet,
-    read_dataset,
     read_folder,
     read_imfdb,
 )
+from levasa.data.readers.records import BadValueError
 from levasa.vocabulary import EMOTIONS
 from tests.formats import (
     edit_json,
@@ -42,18 +49,20 @@ def check_common(records, n: int) -> None:
     assert len(set(records.keys.tolist())) == n
 
 
-# ---------------------------------------------------------------------------------------------------- dispatch
+# ------------------------------------------------------------------------------------------------------- roots
 
 
-def test_read_dataset_dispatches_and_names_what_is_wrong(tmp_path):
-    assert set(READERS) == {"affectnet", "afew_va", "imfdb", "folder"}
-    with pytest.raises(ValueError, match=r"afew_va.*affectnet.*folder.*imfdb"):
-        read_dataset("fer2013", tmp_path)
-    missing = tmp_path / "nowhere"
-    with pytest.raises(ReaderError, match=r"data\.root .*nowhere.*not found.*<Actor>/<Movie>/<Movie>\.txt"):
-        read_dataset("imfdb", missing)
-    root = make_affectnet2021(tmp_path / "an", n_train=7, n_val=7)
-    assert len(read_dataset("affectnet", root, classes=8)) == 16
+@pytest.mark.parametrize(
+    ("read", "module"),
+    [(read_affectnet, affectnet), (read_afew_va, afew_va), (read_imfdb, imfdb), (read_folder, folder)],
+)
+def test_each_reader_names_a_wrong_root_and_the_layout_it_expects(tmp_path, read, module):
+    name = module.__name__.rsplit(".", 1)[-1]
+    (tmp_path / "a_file").write_text("not a folder")
+    for root in (tmp_path / "nowhere", tmp_path / "a_file"):
+        expected = rf"data\.root {re.escape(str(root))} not found \(or not a folder\); {name} expects "
+        with pytest.raises(ReaderError, match=expected + re.escape(module.LAYOUT)):
+            read(root)
 
 
 # ------------------------------------------------------------------------------------------------ AffectNet 2017
@@ -258,6 +267,51 @@ def test_affectnet2021_bad_values_name_the_file(affectnet2021, kind, change, rea
     assert reason in str(err.value)
     records = read_affectnet(affectnet2021, classes=8, skip_invalid=True)
     assert records.skipped == {reason: 1} and len(records) == 33
+
+
+def npy_file(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "0_exp.npy"
+    path.write_bytes(data)
+    return path
+
+
+def saved(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=True)
+    return out.getvalue()
+
+
+def zipped() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("exp.npy", saved(np.array(1.0)))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "detail"),
+    [
+        (saved(np.array([{"a": 1}], dtype=object)), npy.UNREADABLE_NPY, "allow_pickle=False"),  # never unpickled
+        (zipped(), npy.UNREADABLE_NPY, "a zip archive"),  # a real .npz that np.load would open
+        (saved(np.zeros(npy.MAX_NPY_BYTES // 8 + 1)), npy.NOT_SINGLE, f"over {npy.MAX_NPY_BYTES} bytes"),
+        (saved(np.array(1.0))[:-3], npy.UNREADABLE_NPY, "Failed to read all data"),
+        (b"\x93NUMPY\x01\x00" + b"\x10\x00" + b"{'descr': '<f8'}", npy.UNREADABLE_NPY, "ValueError"),
+        (saved(np.zeros(2)), npy.NOT_SINGLE, "(shape (2,))"),
+        (saved(np.array(1 + 2j)), npy.NOT_A_NUMBER, "complex128"),
+        (saved(np.array(True)), npy.NOT_A_NUMBER, "True"),
+    ],
+)
+def test_npy_files_other_than_one_plain_number_are_bad_values(tmp_path, data, reason, detail):
+    with pytest.raises(BadValueError) as err:
+        npy.read_number(npy_file(tmp_path, data))
+    assert err.value.reason == reason and detail in err.value.detail
+
+
+@pytest.mark.parametrize(
+    ("array", "number"), [(np.array(" -0.25 "), -0.25), (np.array(b"3"), 3.0), (np.array([[7]], np.uint8), 7.0)]
+)
+def test_npy_numbers_are_read_from_strings_bytes_and_one_element_arrays(tmp_path, array, number):
+    assert npy.read_number(npy_file(tmp_path, saved(array))) == number
 
 
 def test_affectnet2021_images_and_annotations_must_pair(affectnet2021):

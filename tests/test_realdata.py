@@ -3,6 +3,7 @@ trained on with ``fast_dev_run``; pooled sources tagged and validated per source
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +12,13 @@ import numpy as np
 import pytest
 from hydra.utils import instantiate
 
+from levasa.data.fill import LabelFill
 from levasa.data.readers.records import ReaderError
 from levasa.data.realdata import assign_splits
+from levasa.jobs.training import train
 from levasa.models import keys
-from levasa.pipelines import train
-from tests.conftest import ROOT, compose_config
 from tests.formats import make_afew_va, make_affectnet2017, make_affectnet2021, make_folder, make_imfdb
+from tests.helpers import ROOT, compose_config
 
 SMALL = ["data.image_size=32", "data.batch_size=8", "trainer.max_epochs=1"]
 
@@ -27,6 +29,8 @@ TREES = {
     "imfdb": ("imfdb", make_imfdb),
     "folder": ("folder", make_folder),
 }
+FACES = {"affectnet2017": 32, "affectnet2021": 32, "afew_va": 30, "imfdb": 40, "folder": 20}
+"""Faces each generated tree gives its reader (AffectNet leaves codes 7-10 and rows without VA out)."""
 
 
 def config(tmp_path: Path, name: str, root: Path, *overrides: str):
@@ -47,6 +51,11 @@ def test_fast_dev_run_on_each_layout(tmp_path: Path, tree: str) -> None:
     name, make = TREES[tree]
     metrics = train(config(tmp_path, name, make(tmp_path / tree), "trainer.fast_dev_run=true"))
     assert np.isfinite(metrics["val/loss"]) and np.isfinite(metrics[keys.CCC_V])
+    assert metrics["run"]["global_step"] == 1  # fast_dev_run: one training batch
+    (cache,) = (tmp_path / "data" / "cache").iterdir()  # the run's preprocessing cache, of every face read
+    index = json.loads((cache / "index.json").read_text())
+    assert (index["source"], index["n"], index["n_invalid"]) == (name, FACES[tree], 0)
+    assert cache.name.startswith(f"{name}-32px-")
 
 
 @pytest.mark.parametrize("tree", sorted(TREES))
@@ -91,11 +100,19 @@ def test_assign_splits_uses_official_splits_or_a_seeded_one() -> None:
 
 
 def test_the_cache_is_built_once_and_reused(tmp_path: Path) -> None:
-    first = datamodule(tmp_path, "afew_va")
-    again = datamodule(tmp_path, "afew_va")  # same tree: the make_* call rewrites identical files
-    assert first.cache().folder.parent == again.cache().folder.parent
-    bigger = datamodule(tmp_path, "afew_va", "data.image_size=40")
-    assert bigger.cache().folder != first.cache().folder
+    root = make_afew_va(tmp_path / "afew_va")
+
+    def cache_of(*overrides: str):
+        module = instantiate(config(tmp_path, "afew_va", root, *overrides).data)
+        module.setup("fit")
+        return module.cache()
+
+    first = cache_of()
+    again = cache_of("data/fill=none")  # labels only: the same pixels, so the same cache
+    assert again.folder == first.folder and again.build_seconds == first.build_seconds
+    assert cache_of("data.reader.margin=0.5").folder != first.folder  # other crop boxes: another cache
+    assert cache_of("data.image_size=40").folder != first.folder
+    assert len(list(first.folder.parent.iterdir())) == 3
 
 
 def test_a_wrong_root_and_an_empty_split_are_clear_errors(tmp_path: Path) -> None:
@@ -155,6 +172,9 @@ def test_pooled_train_script_drops_a_source(tmp_path: Path) -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "pooled afew_va, imfdb:" in done.stdout + done.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"val/afew_va/ccc_v", "val/imfdb/ccc_v"} <= set(metrics)
+    assert not any(name.startswith("val/affectnet/") for name in metrics)
 
 
 @pytest.mark.parametrize(
@@ -162,10 +182,10 @@ def test_pooled_train_script_drops_a_source(tmp_path: Path) -> None:
     [["data=afew_va", "data.root=ROOT"], ["data=pooled", "data.root=POOL"], ["experiment=synthetic_imfdb"]],
 )
 def test_datamodule_hyperparameters_load_with_weights_only(tmp_path, overrides):
-    """Hydra hands nested config nodes (``reader``, ``fill``) over as DictConfig; Lightning stores the
-    datamodule's hyperparameters in every checkpoint and restores it with ``torch.load(weights_only=True)``,
-    which refuses OmegaConf objects: a full run on such data used to fail when it validated its best
-    checkpoint. The stored hyperparameters are plain containers."""
+    """Hydra builds the nested ``reader`` (a partial function) and ``fill`` (a LabelFill) and hands other
+    nested nodes over as DictConfig; Lightning stores the datamodule's hyperparameters in every checkpoint and
+    restores it with ``torch.load(weights_only=True)``, which refuses such objects: a full run on such data used
+    to fail when it validated its best checkpoint. The stored hyperparameters are plain containers."""
     import torch
 
     afew = make_afew_va(tmp_path / "pool" / "afew_va")
@@ -179,5 +199,12 @@ def test_datamodule_hyperparameters_load_with_weights_only(tmp_path, overrides):
     torch.save({"datamodule_hyper_parameters": dict(module.hparams)}, tmp_path / "h.ckpt")
     loaded = torch.load(tmp_path / "h.ckpt", weights_only=True)["datamodule_hyper_parameters"]
     assert loaded == dict(module.hparams)
-    nested = {"reader"} if "data=afew_va" in overrides else {"fill"} if "experiment" in overrides[0] else set()
-    assert all(isinstance(loaded[k], dict) for k in nested)
+    if "data=afew_va" in overrides:  # the reader and the fill are stored as the config that builds them
+        assert loaded["reader"] == {
+            "_target_": "levasa.data.readers.afew_va.read_afew_va",
+            "_partial_": True,
+            "margin": 0.25,
+        }
+        assert loaded["fill"]["_target_"] == "levasa.data.fill.LabelFill" and instantiate(loaded["fill"]) == module.fill
+    if "experiment" in overrides[0]:
+        assert instantiate(loaded["fill"]) == module.fill == LabelFill(seed=0)

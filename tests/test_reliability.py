@@ -26,9 +26,9 @@ from hydra.utils import instantiate
 
 from levasa.callbacks import AtomicCheckpointIO
 from levasa.io import remove_stale_temporaries
+from levasa.jobs.training import train
 from levasa.models.module import LatentVAModule
-from levasa.pipelines import train
-from tests.conftest import ROOT, TINY, compose_config, umask
+from tests.helpers import ROOT, TINY, compose_config, umask
 
 SMALL = [
     "model.encoder.widths=[8,16,32,64]",

@@ -8,28 +8,22 @@ import re
 import numpy as np
 import pytest
 
-from levasa.annotation.anchors import Anchor, affectnet_anchor
-from levasa.data import synthetic
-from levasa.data.synthetic import (
-    NUISANCE_NAMES,
-    VARIANTS,
-    bayes_emotion,
-    expression_variance_share,
-    generate,
-    load_or_generate,
-    oracle_accuracy,
-    render,
-    sample_expressions,
-    sample_identities,
-    va_grid_figure,
-)
-from levasa.vocabulary import EMOTIONS
+from levasa.annotation.anchors import affectnet_anchor
+from levasa.annotation.oracle import oracle_accuracy
+from levasa.annotation.sampling import sample_expressions, sample_subject_labels
+from levasa.data.synthetic import generate as generate_module
+from levasa.data.synthetic.__main__ import main
+from levasa.data.synthetic.figure import va_grid_figure
+from levasa.data.synthetic.generate import VARIANTS, SyntheticFaces, generate, load_or_generate
+from levasa.data.synthetic.identities import NUISANCE_NAMES, sample_identities
+from levasa.data.synthetic.render import render
+from levasa.data.synthetic.stats import expression_variance_share
 
 SMALL = {"n_identities": 6, "expressions_per_identity": 5, "image_size": 32}
 ARRAYS = ("images", "va", "emotion", "subject", "keys", "true_va", "true_emotion", "nuisance")
 
 
-def assert_same(a: synthetic.SyntheticFaces, b: synthetic.SyntheticFaces) -> None:
+def assert_same(a: SyntheticFaces, b: SyntheticFaces) -> None:
     for name in ARRAYS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.expression_share == b.expression_share
@@ -143,23 +137,16 @@ def test_variants_hide_exactly_the_right_labels(variant):
     assert set(faces.true_emotion) <= set(range(7))
 
 
-def test_label_noise_perturbs_observed_va_only_within_range():
-    va_true, va_obs, emotion = sample_expressions(20_000, np.random.default_rng(0), label_noise=0.1)
-    assert np.abs(va_obs).max() <= 1
-    inside = (np.abs(va_true) < 0.7).all(1)  # away from clipping
-    assert np.std(va_obs[inside] - va_true[inside]) == pytest.approx(0.1, rel=0.05)
-    assert emotion.dtype == np.int64
-
-
-def test_expressions_follow_the_anchor_prior_and_ellipses():
-    anchor = affectnet_anchor()
-    va, _, emotion = sample_expressions(50_000, np.random.default_rng(1), anchor)
-    freq = np.bincount(emotion, minlength=7)[anchor.indices] / len(emotion)
-    np.testing.assert_allclose(freq, anchor.prior, atol=0.01)
-    cls = np.searchsorted(anchor.indices, emotion)
-    z = (va - anchor.mean[cls]) / anchor.std[cls]
-    assert ((z**2).sum(1) <= 1 + 1e-4).all()
-    assert np.abs(z).mean() > 0.3  # filled, not collapsed onto the centres
+def test_labels_are_those_sampled_for_the_same_seed_without_rendering():
+    for variant in VARIANTS:
+        faces = generate(**SMALL, variant=variant, seed=6, label_noise=0.1)
+        labels = sample_subject_labels(SMALL["n_identities"], SMALL["expressions_per_identity"], 6, 0.1)
+        np.testing.assert_array_equal(faces.true_va, labels.true_va)
+        np.testing.assert_array_equal(faces.true_emotion, labels.emotion)
+        np.testing.assert_array_equal(faces.subject, labels.subject)
+        if variant == "both":
+            np.testing.assert_array_equal(faces.va, labels.va)
+            np.testing.assert_array_equal(faces.emotion, labels.emotion)
 
 
 # ------------------------------------------------------------------------------------ rendering behaviour
@@ -198,66 +185,6 @@ def test_expression_explains_a_small_share_of_pixel_variance():
     assert 0.03 < share < 0.2
 
 
-# ----------------------------------------------------------------------------------------- ground truth
-
-
-def interior_bayes(va: np.ndarray, anchor: Anchor) -> np.ndarray:
-    """Bayes rule for unclipped ellipses, written independently of the module."""
-    z = (va[:, None, :] - anchor.mean[None]) / anchor.std[None]
-    density = ((z**2).sum(-1) <= 1) / (np.pi * anchor.std.prod(1))
-    return anchor.indices[np.argmax(anchor.prior * density, axis=1)]
-
-
-def test_oracle_accuracy_is_sane_and_matches_the_bayes_rule_on_generated_data():
-    anchor = affectnet_anchor()
-    acc = oracle_accuracy(anchor, n=50_000)
-    assert anchor.prior.max() + 0.3 < acc < 1
-    faces = generate(n_identities=40, expressions_per_identity=25, image_size=16, seed=3)
-    on_faces = np.mean(interior_bayes(faces.true_va.astype(np.float64), anchor) == faces.true_emotion)
-    assert on_faces == pytest.approx(acc, abs=0.01)
-    np.testing.assert_array_equal(bayes_emotion(faces.true_va, anchor), interior_bayes(faces.true_va, anchor))
-
-
-def two_class_anchor(mean: list[list[float]], std: list[list[float]], prior: list[float]) -> Anchor:
-    return Anchor(EMOTIONS[:2], np.array(mean), np.array(std), np.array(prior), "test")
-
-
-def test_oracle_accuracy_matches_the_closed_form_for_two_overlapping_discs():
-    # discs of radius 0.5, centres 0.8 apart: the lens goes to the likelier class; B is clipped at v = 1
-    anchor = two_class_anchor([[0.0, 0.0], [0.8, 0.0]], [[0.5, 0.5], [0.5, 0.5]], [0.4, 0.6])
-    lens = 2 * 0.25 * np.arccos(0.8) - 0.4 * np.sqrt(1 - 0.64)
-    expected = 1 - 0.4 * lens / (np.pi * 0.25)
-    assert oracle_accuracy(anchor, n=200_000, seed=1) == pytest.approx(expected, abs=0.003)
-
-
-def test_oracle_accounts_for_mass_clipped_onto_the_edge():
-    # B lies mostly beyond v = 1; clipped onto the edge it outweighs the small disc A there
-    anchor = two_class_anchor([[0.8, 0.0], [1.2, 0.0]], [[0.25, 0.25], [0.5, 0.5]], [0.5, 0.5])
-    acc = oracle_accuracy(anchor, n=100_000, seed=2)
-    va, _, emotion = sample_expressions(100_000, np.random.default_rng(3), anchor)
-    assert acc > np.mean(interior_bayes(va, anchor) == emotion) + 0.05
-    # the best rule learnt from a fine histogram cannot beat the Bayes rule but nearly reaches it
-    train_va, _, train_emotion = sample_expressions(400_000, np.random.default_rng(4), anchor)
-    learnt = np.mean(histogram_rule(train_va, train_emotion)(va) == emotion)
-    assert learnt == pytest.approx(acc, abs=0.01)
-    assert learnt <= acc + 0.005
-
-
-def histogram_rule(va: np.ndarray, emotion: np.ndarray, bins: int = 60):
-    """The majority class per cell of a grid over [-1, 1]^2; points on the edges get cells of their own."""
-
-    def cell(x: np.ndarray) -> np.ndarray:
-        inner = np.clip(((x + 1) / 2 * bins).astype(int), 0, bins - 1)
-        return inner + bins * (x >= 1) + 2 * bins * (x <= -1)
-
-    def key(x: np.ndarray) -> np.ndarray:
-        return cell(x[:, 0]) * 3 * bins + cell(x[:, 1])
-
-    counts = np.zeros(((3 * bins) ** 2, int(emotion.max()) + 1))
-    np.add.at(counts, (key(va), emotion), 1)
-    return lambda x: np.argmax(counts[key(x)], axis=1)
-
-
 # ------------------------------------------------------------------------------------------------ cache
 
 
@@ -269,7 +196,7 @@ def test_cache_round_trip_gives_identical_arrays_without_rendering(tmp_path, mon
     def no_render(*args, **kwargs):
         raise AssertionError("the cache should have been used")
 
-    monkeypatch.setattr(synthetic, "render", no_render)
+    monkeypatch.setattr(generate_module, "render", no_render)
     assert_same(first, load_or_generate(tmp_path, **SMALL, seed=4))
     monkeypatch.undo()
     assert_same(first, generate(**SMALL, seed=4))
@@ -281,11 +208,22 @@ def test_corrupt_cache_is_regenerated_with_a_warning(tmp_path, caplog):
     first = load_or_generate(tmp_path, **SMALL)
     (path,) = tmp_path.iterdir()
     path.write_bytes(b"not an npz file")
-    with caplog.at_level(logging.WARNING, logger=synthetic.__name__):
+    with caplog.at_level(logging.WARNING, logger=generate_module.__name__):
         again = load_or_generate(tmp_path, **SMALL)
     assert "unreadable" in caplog.text
     assert_same(first, again)
     assert_same(first, load_or_generate(tmp_path, **SMALL))  # the rewritten file is valid
+
+
+def test_a_failed_cache_write_leaves_neither_the_file_nor_a_temporary(tmp_path, monkeypatch):
+    def savez_then_fail(file, **arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", savez_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        load_or_generate(tmp_path, **SMALL)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_cache_dir_writes_nothing(tmp_path, monkeypatch):
@@ -316,6 +254,17 @@ def test_bad_inputs_raise_clear_errors(call, match):
 
 def test_grid_figure_and_cli_write_a_png(tmp_path):
     va_grid_figure(tmp_path / "a.png", image_size=16, steps=3)
-    synthetic.main(["grid", "--out", str(tmp_path / "b.png"), "--size", "16", "--steps", "3"])
+    main(["grid", "--out", str(tmp_path / "b.png"), "--size", "16", "--steps", "3"])
     for name in ("a.png", "b.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stats_cli_prints_the_expression_share_the_oracle_accuracy_and_the_prior(capsys):
+    main(["stats", "--size", "16", "--seed", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        lines[0]
+        == f"expression share of pixel variance (16x16): {expression_variance_share(image_size=16, seed=1):.3f}"
+    )
+    assert lines[1] == f"oracle 7-class accuracy from true VA: {oracle_accuracy(affectnet_anchor(), seed=1):.4f}"
+    assert lines[2] == f"majority-class prior: {affectnet_anchor().prior.max():.4f}"

@@ -5,7 +5,6 @@ random generators' states carried in every checkpoint so that a resumed run draw
 
 from __future__ import annotations
 
-import logging
 import random
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,6 @@ from torchmetrics.regression import ConcordanceCorrCoef, MeanAbsoluteError
 
 from levasa.io import write_atomic
 from levasa.viz.grids import model_grids
-
-log = logging.getLogger(__name__)
-
-"""Names of the temporary files :class:`AtomicCheckpointIO` writes next to a checkpoint (``.last.ckpt.x1y2.tmp``)."""
 
 
 class ImageGridCallback(L.Callback):

@@ -8,6 +8,7 @@ SIGKILL can leave it behind (hidden, never read as the target; :func:`remove_sta
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -52,6 +53,17 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON (keys sorted) to ``path`` atomically."""
     write_atomic(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True) + "\n"))
+
+
+def write_csv_atomic(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    """``rows`` (dicts with the same keys, in column order) as a CSV file with a header line."""
+
+    def write(handle: IO[Any]) -> None:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    write_atomic(path, write)
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:

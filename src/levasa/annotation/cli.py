@@ -14,6 +14,7 @@ from levasa.annotation.circumplex import circumplex_figure
 from levasa.annotation.files import read_annotations, read_labelled_csv, write_annotations
 from levasa.annotation.labels import AnnotationError, label_indices
 from levasa.annotation.quality import evaluate_transfer, markdown_table
+from levasa.annotation.sampling import sample_subject_labels
 from levasa.annotation.strategies import CAT_TO_VA, VA_TO_CAT, categorical_to_va, discretize, va_to_categorical
 from levasa.io import write_text_atomic
 from levasa.vocabulary import EMOTIONS
@@ -91,17 +92,15 @@ def summary_table(summary: dict[str, dict[str, Any]]) -> str:
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    """Score every strategy on labelled data (``cfg.input``, a CSV with both kinds, else the synthetic set)
-    and write the markdown table."""
+    """Score every strategy on labelled data (``cfg.input``, a CSV with both kinds, else the labels of the
+    synthetic set of ``cfg.seed``, drawn without rendering it) and write the markdown table."""
     e = cfg.evaluate
     if cfg.input:
         va, emotion, subject = read_labelled_csv(cfg.input, cfg.input_scale)
         source = str(cfg.input)
     else:
-        from levasa.data.synthetic import generate
-
-        faces = generate(e.n_identities, e.expressions_per_identity, e.image_size, "both", cfg.seed, e.label_noise)
-        va, emotion, subject, source = faces.va, faces.emotion, faces.subject, "the synthetic set"
+        labels = sample_subject_labels(e.n_identities, e.expressions_per_identity, cfg.seed, e.label_noise)
+        va, emotion, subject, source = labels.va, labels.emotion, labels.subject, "the synthetic set"
     scores = evaluate_transfer(va, emotion, subject, e.heldout_fraction, cfg.seed)
     table = markdown_table(scores)
     output = Path(cfg.output or Path(cfg.output_dir) / "transfer_quality.md")

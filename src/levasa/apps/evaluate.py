@@ -8,7 +8,9 @@ import hydra
 from omegaconf import DictConfig
 
 from levasa.config import CONFIG_PATH
-from levasa.pipelines import evaluate, evaluate_sweep, split_evaluate_overrides
+from levasa.jobs.evaluation import evaluate
+from levasa.jobs.runconfig import split_evaluate_overrides
+from levasa.jobs.sweep import evaluate_sweep
 
 RUN_OVERRIDES: list[str] = []
 """Overrides of the trained run's config, kept out of Hydra's hands (evaluate.yaml does not hold them)."""

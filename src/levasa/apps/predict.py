@@ -4,7 +4,7 @@ import hydra
 from omegaconf import DictConfig
 
 from levasa.config import CONFIG_PATH
-from levasa.pipelines import predict
+from levasa.jobs.prediction import predict
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="predict")

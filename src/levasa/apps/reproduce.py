@@ -5,7 +5,7 @@ import hydra
 from omegaconf import DictConfig
 
 from levasa.config import CONFIG_PATH
-from levasa.study import run_study
+from levasa.study.running import run_study
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="reproduce")

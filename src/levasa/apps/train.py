@@ -4,14 +4,13 @@ import hydra
 from omegaconf import DictConfig
 
 from levasa.config import CONFIG_PATH
-from levasa.pipelines import train
+from levasa.jobs.training import train
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the held-out valence CCC (None for models without a readout)."""
-    metrics = train(cfg)
-    return metrics.get("val/align/ccc_v")
+    """Hydra entry point; returns the monitored validation figure (``monitor.metric``) to a sweeper."""
+    return train(cfg).get(cfg.monitor.metric)
 
 
 if __name__ == "__main__":

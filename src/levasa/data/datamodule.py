@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
-from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -15,9 +16,29 @@ from torch.utils.data import DataLoader, Dataset
 
 from levasa.data.dataset import FaceArrayDataset, split_subjects
 from levasa.data.fill import LabelFill, fill_missing_labels
-from levasa.data.synthetic import NUISANCE_NAMES, VARIANTS, SyntheticFaces, load_or_generate
+from levasa.data.synthetic.generate import VARIANTS, SyntheticFaces, load_or_generate
+from levasa.data.synthetic.identities import NUISANCE_NAMES
 
 STAGES = ("train", "val", "test")
+
+
+def plain_hyperparameter(value: Any) -> Any:
+    """``value`` as plain data: Hydra's DictConfig / ListConfig as dicts and lists, and what Hydra builds from a
+    config node as that node: a dataclass (a :class:`LabelFill`) as ``{_target_, fields}``, a function or a
+    ``functools.partial`` of one (a reader) as ``{_target_, _partial_: true, keywords}``."""
+    if isinstance(value, DictConfig | ListConfig):
+        return OmegaConf.to_container(value, resolve=True)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"_target_": _dotted_name(type(value)), **dataclasses.asdict(value)}
+    if isinstance(value, functools.partial) or inspect.isfunction(value):
+        func, keywords = (value.func, value.keywords) if isinstance(value, functools.partial) else (value, {})
+        options = {name: plain_hyperparameter(option) for name, option in keywords.items()}
+        return {"_target_": _dotted_name(func), "_partial_": True, **options}
+    return value
+
+
+def _dotted_name(obj: Any) -> str:
+    return f"{obj.__module__}.{obj.__qualname__}"
 
 
 class SplitDataModule(L.LightningDataModule):
@@ -28,13 +49,12 @@ class SplitDataModule(L.LightningDataModule):
         self.datasets: dict[str, Dataset] = {}
 
     def save_hyperparameters(self, *args: Any, frame: FrameType | None = None, **kwargs: Any) -> None:
-        """Lightning's, storing Hydra's DictConfig / ListConfig arguments (``fill``, ``reader``) as plain dicts
-        and lists: checkpoints keep these hyperparameters, and one holding OmegaConf objects does not load
-        with ``torch.load(weights_only=True)``, Lightning's default when it restores a checkpoint."""
+        """Lightning's, storing every argument as plain data (see :func:`plain_hyperparameter`): checkpoints keep
+        these hyperparameters, and one holding OmegaConf objects, a :class:`LabelFill` or a reader function does
+        not load with ``torch.load(weights_only=True)``, Lightning's default when it restores a checkpoint."""
         super().save_hyperparameters(*args, frame=frame or inspect.currentframe().f_back, **kwargs)
         for key, value in list(self.hparams.items()):
-            if isinstance(value, DictConfig | ListConfig):
-                self.hparams[key] = OmegaConf.to_container(value, resolve=True)
+            self.hparams[key] = plain_hyperparameter(value)
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         if name not in self.datasets:
@@ -75,8 +95,8 @@ class SyntheticDataModule(SplitDataModule):
         batch_size, num_workers: DataLoader settings.
         cache_dir: where the rendered set is cached (None: render in memory every time).
         seed: seeds the generator and the split.
-        fill: fill the label kind the variant hides by annotation transfer (a :class:`LabelFill`
-            or its fields as a dict), or None to leave it unknown.
+        fill: fill the label kind the variant hides by annotation transfer (the ``data/fill`` group), or None
+            to leave it unknown.
     """
 
     def __init__(
@@ -92,7 +112,7 @@ class SyntheticDataModule(SplitDataModule):
         num_workers: int = 0,
         cache_dir: str | Path | None = "data/synthetic",
         seed: int = 0,
-        fill: LabelFill | dict | None = None,
+        fill: LabelFill | None = None,
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -100,7 +120,7 @@ class SyntheticDataModule(SplitDataModule):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, found {batch_size}")
         self.save_hyperparameters(logger=False)
-        self.fill = LabelFill(**fill) if isinstance(fill, Mapping) else fill
+        self.fill = fill
 
     def _generate_kwargs(self) -> dict:
         hp = self.hparams

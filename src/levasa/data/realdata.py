@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +20,6 @@ from levasa.data.cache import CropSettings, FaceCache, load_or_build
 from levasa.data.datamodule import STAGES, SplitDataModule
 from levasa.data.dataset import FaceArrayDataset, split_subjects
 from levasa.data.fill import LabelFill, fill_missing_labels
-from levasa.data.readers import read_dataset
 from levasa.data.readers.records import ReaderError, Records
 
 log = logging.getLogger(__name__)
@@ -51,28 +49,27 @@ class FaceDataModule(SplitDataModule):
     """A dataset in its official on-disk layout, read through the preprocessing cache.
 
     Args:
-        dataset: the reader, one of ``affectnet`` (2017 or 2021 release, told apart by the layout),
-            ``afew_va``, ``imfdb``, ``folder``.
+        reader: called as ``reader(root, skip_invalid=...)``: one of :mod:`levasa.data.readers`' ``read_*``
+            functions with its options bound (``data.reader``, for example ``classes: 8`` for AffectNet with
+            Contempt); it checks ``root`` and names the layout it expects.
         root: the dataset's root folder (``data.root``).
         image_size: side of the square faces.
         box_scale: a face box is made square with side ``max(w, h) * box_scale`` before resizing.
-        reader: options of the reader (for example ``classes: 8`` for AffectNet with Contempt).
         skip_invalid: count, log and skip bad rows and unreadable images instead of stopping at the first.
         val_fraction, test_fraction: shares of subjects held out where the dataset has no official split.
         batch_size, num_workers: DataLoader settings.
         cache_dir: where preprocessing caches are kept.
         decode_workers: threads decoding images while the cache is built (None: up to 8, one per core).
         seed: seeds the splits and the label fill.
-        fill: fill the label kind the dataset lacks by annotation transfer (a :class:`LabelFill` or its fields).
+        fill: fill the label kind the dataset lacks by annotation transfer (the ``data/fill`` group), or None.
     """
 
     def __init__(
         self,
-        dataset: str,
+        reader: Callable[..., Records],
         root: str | Path,
         image_size: int = 64,
         box_scale: float = 1.0,
-        reader: Mapping[str, Any] | None = None,
         skip_invalid: bool = False,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
@@ -81,30 +78,26 @@ class FaceDataModule(SplitDataModule):
         cache_dir: str | Path = "data/cache",
         decode_workers: int | None = None,
         seed: int = 0,
-        fill: LabelFill | Mapping | None = None,
+        fill: LabelFill | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, found {batch_size}")
         self.save_hyperparameters(logger=False)
         self.settings = CropSettings(image_size, box_scale)
-        self.fill = LabelFill(**fill) if isinstance(fill, Mapping) else fill
+        self.reader = reader
+        self.fill = fill
         self.skipped: Counter = Counter()
         self._records: Records | None = None
         self._cache: FaceCache | None = None
-
-    @property
-    def name(self) -> str:
-        return self.hparams.dataset
 
     def records(self) -> Records:
         """What the reader finds under ``root`` (read once per process)."""
         if self._records is None:
             hp = self.hparams
-            options = dict(hp.reader or {})
-            self._records = read_dataset(hp.dataset, hp.root, skip_invalid=hp.skip_invalid, **options)
+            self._records = self.reader(hp.root, skip_invalid=hp.skip_invalid)
             if len(self._records) == 0:
-                raise ReaderError(f"{hp.root}: the {hp.dataset} reader found no usable faces ({self._why()})")
+                raise ReaderError(f"{hp.root}: the {self._records.source} reader found no usable faces ({self._why()})")
         return self._records
 
     def _why(self) -> str:
@@ -137,12 +130,14 @@ class FaceDataModule(SplitDataModule):
         for name, mask in masks.items():
             rows = np.flatnonzero(mask & cache.valid)
             if rows.size == 0:
-                raise ReaderError(f"{hp.root}: the {name} split of {hp.dataset} is empty ({len(records)} faces read)")
+                raise ReaderError(
+                    f"{hp.root}: the {name} split of {records.source} is empty ({len(records)} faces read)"
+                )
             self.datasets[name] = FaceArrayDataset(
                 cache.images, va[rows], emotion[rows], records.keys[rows], subject[rows], rows=rows
             )
         sizes = ", ".join(f"{name} {len(ds)}" for name, ds in self.datasets.items())
-        log.info("%s at %s: %s faces (%s)", hp.dataset, hp.root, sizes, self._why())
+        log.info("%s at %s: %s faces (%s)", records.source, hp.root, sizes, self._why())
 
 
 class PooledFaces(ConcatDataset):

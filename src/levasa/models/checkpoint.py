@@ -31,7 +31,7 @@ def check_resumable(path: str | Path, config: dict[str, Any]) -> None:
 def checkpoint_differences(path: str | Path, config: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     """``"<key>: checkpoint <value>, this run <value>"`` for every setting under ``keys`` in which the config stored
     in the checkpoint ``path`` differs from the resolved run ``config``; empty when they agree."""
-    stored = OmegaConf.create(read_checkpoint(path)["hyper_parameters"]["config"])
+    stored = OmegaConf.create(stored_config(read_checkpoint(path)))
     wanted = OmegaConf.create(config)
     return [
         f"{key}{sub}: checkpoint {a!r}, this run {b!r}"
@@ -61,11 +61,21 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def load_module(path: str | Path) -> LatentVAModule:
-    """The module of a checkpoint, rebuilt from the config stored in it, weights loaded, in eval mode."""
-    ckpt = read_checkpoint(path)
-    config = ckpt["hyper_parameters"]["config"]
+def stored_config(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The resolved run config a checkpoint read by :func:`read_checkpoint` carries."""
+    return ckpt["hyper_parameters"]["config"]
+
+
+def module_from_checkpoint(ckpt: dict[str, Any]) -> LatentVAModule:
+    """The module of a checkpoint already read by :func:`read_checkpoint`, rebuilt from the config stored in it,
+    weights loaded, in eval mode."""
+    config = stored_config(ckpt)
     module = instantiate(OmegaConf.create(config["model"]))
     module.load_state_dict(ckpt["state_dict"])
     module.save_hyperparameters({"config": config})
     return module.eval()
+
+
+def load_module(path: str | Path) -> LatentVAModule:
+    """The module of the checkpoint file ``path`` (see :func:`module_from_checkpoint`)."""
+    return module_from_checkpoint(read_checkpoint(path))

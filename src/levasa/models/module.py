@@ -38,8 +38,7 @@ class LatentVAModule(L.LightningModule):
         scheduler: optional partial LR scheduler constructor, called as ``scheduler(optimizer, total_steps=N)``
             and stepped every optimizer step (see :mod:`levasa.models.schedules`).
         channels_last: keep the convolution weights and activations in NHWC layout (oneDNN's and cuDNN's fast
-            path; the numbers are the same up to float rounding). Measured on a 2-core AVX2 CPU: 10% more
-            training images/s (docs/PERFORMANCE.md).
+            path; the numbers are the same up to float rounding; its speed is measured in docs/PERFORMANCE.md).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """The LeVAsa encoder and decoder (the paper's architecture, with widths, chunk sizes and input size as config).
 
 Encoder: ``len(widths)`` 3x3 stride-2 convolutions (BatchNorm, ReLU; no padding), flatten, an MLP
-(``hidden``, LeakyReLU), then one Gaussian head per latent chunk. At 64x64 with the default widths
+(``hidden``, ReLU), then one Gaussian head per latent chunk. At 64x64 with the default widths
 (64, 128, 256, 512) the feature map is 512x3x3; at 32x32 it is 512x1x1.
 Decoder: an MLP from the concatenated latent to the feature map, ``len(widths) - 1`` 3x3 stride-2
 transposed convolutions and a final 4x4 stride-2 one to RGB logits at the input size.

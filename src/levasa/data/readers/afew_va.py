@@ -15,9 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from levasa.vocabulary import UNKNOWN_EMOTION
 from levasa.data.images import IMAGE_SUFFIXES
-from levasa.data.readers.records import ReaderError, Records, Row, Skips, box_problem, check_root, collect
+from levasa.data.readers.records import (
+    BadValueError,
+    ReaderError,
+    Records,
+    Row,
+    Skips,
+    box_problem,
+    check_root,
+    collect,
+)
+from levasa.vocabulary import UNKNOWN_EMOTION
 
 LAYOUT = "clip folders 001..600, each with frames NNNNN.png and <clip>/<clip>.json"
 OFFICIAL_CLIPS = frozenset(f"{i:03d}" for i in range(1, 601))
@@ -26,14 +35,6 @@ TRAIN_CLIPS = 540
 """Clips 1-540 form the official train split, 541-600 the test split."""
 VA_SCALE = 10.0
 BAD_LANDMARKS = "landmarks not a non-empty list of [x, y] number pairs"
-
-
-class _BadValueError(ValueError):
-    """A frame entry that cannot be used: ``reason`` its category (counted when skipping), ``detail`` its values."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason} {detail}".strip())
-        self.reason, self.detail = reason, detail
 
 
 def read_afew_va(root: str | Path, *, margin: float = 0.25, skip_invalid: bool = False) -> Records:
@@ -93,14 +94,14 @@ def _read_clip(root: Path, clip: str, split: str, margin: float, skips: Skips) -
         where = f"{json_path}: frame {frame}"
         try:
             va, box = _parse_frame(frames[frame], margin)
-        except _BadValueError as err:
+        except BadValueError as err:
             skips.problem(err.reason, where, err.detail)
             continue
         if frame not in frames_on_disk:
             skips.problem("annotation without an image", where, f"(no {clip}/{frame}.png)")
             continue
-        key = f"{clip}_{frame}"
-        rows.append((f"{clip}/{frames_on_disk[frame]}", va, UNKNOWN_EMOTION, key, clip, split, box))
+        path, key = f"{clip}/{frames_on_disk[frame]}", f"{clip}_{frame}"
+        rows.append(Row(path=path, va=va, emotion=UNKNOWN_EMOTION, key=key, subject=clip, split=split, box=box))
     for frame in sorted(frames_on_disk.keys() - frames.keys()):
         where = str(folder / frames_on_disk[frame])
         skips.problem("image without an annotation", where, f"(no frame {frame!r} in {clip}.json)")
@@ -110,35 +111,35 @@ def _read_clip(root: Path, clip: str, split: str, margin: float, skips: Skips) -
 def _parse_frame(entry: object, margin: float) -> tuple[tuple[float, float], tuple[float, float, float, float]]:
     """((valence, arousal) in ``[-1, 1]``, box ``(x, y, w, h)``) of one frame entry."""
     if not isinstance(entry, dict):
-        raise _BadValueError("frame entry not an object", f"(found {type(entry).__name__})")
+        raise BadValueError("frame entry not an object", f"(found {type(entry).__name__})")
     va = []
     for name in ("valence", "arousal"):
         if name not in entry:
-            raise _BadValueError("missing key", repr(name))
+            raise BadValueError("missing key", repr(name))
         value = entry[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
-            raise _BadValueError("valence/arousal not a number", f"({name} {_short(value)})")
+            raise BadValueError("valence/arousal not a number", f"({name} {_short(value)})")
         if not -VA_SCALE <= value <= VA_SCALE:  # compared before any conversion: an int may be too large for a float
-            raise _BadValueError("valence/arousal outside [-10, 10]", f"({name} {_short(value)})")
+            raise BadValueError("valence/arousal outside [-10, 10]", f"({name} {_short(value)})")
         va.append(value / VA_SCALE)
     if "landmarks" not in entry:
-        raise _BadValueError("missing key", "'landmarks'")
+        raise BadValueError("missing key", "'landmarks'")
     try:
         points = np.asarray(entry["landmarks"], dtype=np.float64)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
-        raise _BadValueError(BAD_LANDMARKS) from None
+        raise BadValueError(BAD_LANDMARKS) from None
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0 or not np.isfinite(points).all():
-        raise _BadValueError(BAD_LANDMARKS)
+        raise BadValueError(BAD_LANDMARKS)
     low, high = points.min(axis=0), points.max(axis=0)
     with np.errstate(over="ignore"):  # landmarks near the float64 limit give an infinite box, rejected below
         side = float((high - low).max()) * (1 + 2 * margin)
         cx, cy = low / 2 + high / 2
     if side <= 0:
-        raise _BadValueError(BAD_LANDMARKS, "(they span no area)")
+        raise BadValueError(BAD_LANDMARKS, "(they span no area)")
     box = (float(cx) - side / 2, float(cy) - side / 2, side, side)
     problem = box_problem(box)
     if problem:
-        raise _BadValueError(BAD_LANDMARKS, f"({problem}: {box})")
+        raise BadValueError(BAD_LANDMARKS, f"({problem}: {box})")
     return (va[0], va[1]), box
 
 

@@ -5,13 +5,12 @@ header row sometimes missing) and the images under ``Manually_Annotated_Images/<
 a face box per row. 2021 release: ``{train_set,val_set}/images/<id>.jpg`` (already cropped) and
 ``{train_set,val_set}/annotations/<id>_{exp,val,aro,lnd}.npy`` (0-d arrays, values often stored as strings).
 
-Expression codes 0-7 follow :data:`levasa.data.contract.EMOTIONS`; 8 None, 9 Uncertain and 10 Non-Face are
+Expression codes 0-7 follow :data:`levasa.vocabulary.EMOTIONS`; 8 None, 9 Uncertain and 10 Non-Face are
 left out; VA -2 means missing. The official validation set is returned as the ``test`` split.
 """
 
 from __future__ import annotations
 
-import ast
 import csv
 import math
 import os
@@ -21,11 +20,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import numpy as np
-
-from levasa.vocabulary import NUM_BASIC_EMOTIONS
 from levasa.data.images import IMAGE_SUFFIXES
+from levasa.data.readers.npy import NOT_A_NUMBER, read_number
 from levasa.data.readers.records import (
+    BadValueError,
     FileIndex,
     ReaderError,
     Records,
@@ -35,6 +33,7 @@ from levasa.data.readers.records import (
     check_root,
     collect,
 )
+from levasa.vocabulary import NUM_BASIC_EMOTIONS
 
 LISTS_2017 = "Manually_Annotated_file_lists"
 IMAGES_2017 = "Manually_Annotated_Images"
@@ -65,25 +64,11 @@ MISSING_VA = -2.0
 
 _LANDMARK_CHARS = re.compile(r"[0-9eE+\-.;\s]*")
 """Characters of a landmarks field (the values are not used, so their count and characters are all checked)."""
-_SCALAR_HEADER = re.compile(
-    rb"\{'descr': '([<>|=]?[a-zA-Z]\d*)', "
-    rb"'fortran_order': (?:False|True), 'shape': \(\), \}\s*"
-)
 _ANNOTATION_2021 = re.compile(r"(?P<id>.+)_(?P<kind>exp|val|aro|lnd)\.npy")
-
-
-class _BadValueError(ValueError):
-    """A value that cannot be used: ``reason`` its category (counted when skipping), ``detail`` this row's
-    values, ``path`` the file when the caller does not know it."""
-
-    def __init__(self, reason: str, detail: str = "", path: Path | None = None) -> None:
-        super().__init__(f"{reason} {detail}".strip())
-        self.reason, self.detail, self.path = reason, detail, path
 
 
 BAD_CODE = "expression not an integer code 0-10"
 BAD_VA = "valence/arousal outside [-1, 1] (and not -2, missing)"
-NOT_A_NUMBER = "field not a number"
 
 
 def read_affectnet(
@@ -137,7 +122,7 @@ def _unknown_together(va: tuple[float, float]) -> tuple[float, float]:
 
 def _check_code(code: int) -> int:
     if not 0 <= code <= max(NOT_EMOTIONS):
-        raise _BadValueError(BAD_CODE, f"(found {code})")
+        raise BadValueError(BAD_CODE, f"(found {code})")
     return code
 
 
@@ -146,7 +131,7 @@ def _check_va(name: str, value: float) -> float:
     if value == MISSING_VA:
         return math.nan
     if not -1.0 <= value <= 1.0:
-        raise _BadValueError(BAD_VA, f"({name} {value:g})")
+        raise BadValueError(BAD_VA, f"({name} {value:g})")
     return value
 
 
@@ -174,7 +159,7 @@ def _read_2017(root: Path, classes: int, require_va: bool, skips: Skips) -> list
             where = f"{path}:{line}"
             try:
                 key, box, code, va = _parse_2017(fields)
-            except _BadValueError as err:
+            except BadValueError as err:
                 skips.problem(err.reason, where, err.detail)
                 continue
             if key in seen:
@@ -186,7 +171,9 @@ def _read_2017(root: Path, classes: int, require_va: bool, skips: Skips) -> list
             if key not in files:
                 skips.problem("annotation without an image", where, f"({IMAGES_2017}/{key} not found)")
                 continue
-            rows.append((f"{IMAGES_2017}/{key}", va, code, key, key, split, box))
+            rows.append(
+                Row(path=f"{IMAGES_2017}/{key}", va=va, emotion=code, key=key, subject=key, split=split, box=box)
+            )
     return rows
 
 
@@ -209,14 +196,14 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 def _parse_2017(fields: list[str]) -> tuple[str, tuple[float, float, float, float], int, tuple[float, float]]:
     """(key, box, expression code, (valence, arousal) with NaN for missing) of one CSV row."""
     if not all(field.isascii() for field in fields) and not _is_utf8(fields):
-        raise _BadValueError("row not UTF-8 text", f"({','.join(fields)[:80]!r})")
+        raise BadValueError("row not UTF-8 text", f"({','.join(fields)[:80]!r})")
     if len(fields) != len(HEADER_2017):
-        raise _BadValueError(
+        raise BadValueError(
             "wrong number of fields", f"(found {len(fields)}, expected {len(HEADER_2017)}: {','.join(HEADER_2017)})"
         )
     key = fields[0].strip().replace("\\", "/")
     if not key:
-        raise _BadValueError("empty subDirectory_filePath")
+        raise BadValueError("empty subDirectory_filePath")
     numbers = {}
     for column in (1, 2, 3, 4, 7, 8):
         try:
@@ -224,19 +211,19 @@ def _parse_2017(fields: list[str]) -> tuple[str, tuple[float, float, float, floa
         except ValueError:
             numbers[column] = math.nan
         if not math.isfinite(numbers[column]):
-            raise _BadValueError(NOT_A_NUMBER, f"({HEADER_2017[column]} {fields[column].strip()!r})")
+            raise BadValueError(NOT_A_NUMBER, f"({HEADER_2017[column]} {fields[column].strip()!r})")
     try:
         code = _check_code(int(fields[6]))
     except ValueError:
-        raise _BadValueError(BAD_CODE, f"(found {fields[6].strip()!r})") from None
+        raise BadValueError(BAD_CODE, f"(found {fields[6].strip()!r})") from None
     landmarks = fields[5].strip().removesuffix(";").split(";")
     if len(landmarks) != 136 or not all(landmarks) or not _LANDMARK_CHARS.fullmatch(fields[5]):
         detail = f"(found {len(landmarks)} values)" if len(landmarks) != 136 else "(a value is not a number)"
-        raise _BadValueError("facial_landmarks not 136 numbers (68 points) joined by ';'", detail)
+        raise BadValueError("facial_landmarks not 136 numbers (68 points) joined by ';'", detail)
     box = (numbers[1], numbers[2], numbers[3], numbers[4])
     problem = box_problem(box)
     if problem:
-        raise _BadValueError(problem, f"({box[0]:g}, {box[1]:g}, {box[2]:g}x{box[3]:g})")
+        raise BadValueError(problem, f"({box[0]:g}, {box[1]:g}, {box[2]:g}x{box[3]:g})")
     return key, box, code, _unknown_together((_check_va("valence", numbers[7]), _check_va("arousal", numbers[8])))
 
 
@@ -279,14 +266,15 @@ def _read_2021(root: Path, classes: int, require_va: bool, skips: Skips) -> list
                     _value(files["val"], lambda v: _check_va("valence", v)) if "val" in files else math.nan,
                     _value(files["aro"], lambda v: _check_va("arousal", v)) if "aro" in files else math.nan,
                 )
-            except _BadValueError as err:
+            except BadValueError as err:
                 skips.problem(err.reason, str(err.path), err.detail)
                 continue
             va = _unknown_together(va)
             if not _keep(code, va, classes, require_va, skips):
                 continue
             key = f"{set_name}/{face_id}"
-            rows.append((f"{set_name}/images/{image.name}", va, code, key, key, split, None))
+            path = f"{set_name}/images/{image.name}"
+            rows.append(Row(path=path, va=va, emotion=code, key=key, subject=key, split=split))
     return rows
 
 
@@ -309,93 +297,12 @@ def _images_2021(folder: Path, skips: Skips) -> dict[str, Path]:
 def _value(path: Path, check: Callable[[float], T]) -> T:
     """``check`` applied to the single number in the ``.npy`` file ``path``; errors carry the path."""
     try:
-        return check(_scalar(path))
-    except _BadValueError as err:
-        raise _BadValueError(err.reason, err.detail, path) from None
-
-
-def _scalar(path: Path) -> float:
-    """The single value of a 0-d (or one-element) ``.npy`` file as a finite float; strings are parsed."""
-    array = _load_npy(path)
-    if array.dtype.kind not in "biufSU":  # complex, datetime, raw bytes (void)
-        raise _BadValueError(NOT_A_NUMBER, f"(a {array.dtype} value)")
-    value = array.item()
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    try:
-        number = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError, OverflowError):
-        raise _BadValueError(NOT_A_NUMBER, f"({_short(value)})") from None
-    if isinstance(value, bool) or not math.isfinite(number):
-        raise _BadValueError(NOT_A_NUMBER, f"({_short(value)})")
-    return number
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-UNREADABLE_NPY = "unreadable .npy file"
-NOT_SINGLE = ".npy file not a single value"
-MAX_NPY_BYTES = 1 << 20
-"""A single value's ``.npy`` file is about 128 bytes; larger files are not read."""
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    """The 0-d array of a ``.npy`` file holding one value, parsed here rather than by ``np.load``, which is 4x
-    slower on the hundreds of thousands of these files, also opens zip archives, and fails on a corrupt header
-    with errors of many types. Object arrays (pickles) are refused.
-
-    Raises:
-        _BadValueError: the file is not a ``.npy`` file of one value of a plain dtype.
-    """
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_NPY_BYTES + 1)
-    except OSError as err:
-        raise _BadValueError(UNREADABLE_NPY, f"({err})") from None
-    if len(data) > MAX_NPY_BYTES:
-        raise _BadValueError(NOT_SINGLE, f"(over {MAX_NPY_BYTES} bytes)")
-    if data[:6] != b"\x93NUMPY" or len(data) < 10 or data[6] not in (1, 2, 3):
-        raise _BadValueError(UNREADABLE_NPY, "(no .npy header: it does not start with \\x93NUMPY and a version)")
-    start = 10 if data[6] == 1 else 12
-    end = start + int.from_bytes(data[8:start], "little")
-    if len(data) < end:
-        raise _BadValueError(UNREADABLE_NPY, "(the header is cut short)")
-    match = _SCALAR_HEADER.fullmatch(data[start:end])
-    descr, shape = (match[1].decode(), ()) if match else _npy_header(data[start:end])
-    try:
-        dtype = np.dtype(descr)
-    except (TypeError, ValueError):
-        raise _BadValueError(UNREADABLE_NPY, f"(unknown dtype {descr!r})") from None
-    if dtype.hasobject:
-        raise _BadValueError(UNREADABLE_NPY, "(an object array, which would need unpickling)")
-    if math.prod(shape) != 1:
-        raise _BadValueError(NOT_SINGLE, f"(shape {shape})")
-    if dtype.itemsize == 0 or len(data) - end < dtype.itemsize:
-        raise _BadValueError(UNREADABLE_NPY, f"(the data is cut short: {len(data) - end} of {dtype.itemsize} bytes)")
-    return np.frombuffer(data, dtype=dtype, count=1, offset=end).reshape(())
-
-
-def _npy_header(header: bytes) -> tuple[str, tuple[int, ...]]:
-    """(dtype descr, shape) of a ``.npy`` header dict that :data:`_SCALAR_HEADER` does not match."""
-    try:
-        fields = ast.literal_eval(header.decode("latin-1"))
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        fields = None
-    descr = fields.get("descr") if isinstance(fields, dict) else None
-    shape = fields.get("shape") if isinstance(fields, dict) else None
-    if not (
-        isinstance(descr, str)
-        and isinstance(shape, tuple)
-        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
-    ):
-        raise _BadValueError(UNREADABLE_NPY, f"(not a .npy header of a plain array: {_short(header)})")
-    return descr, shape
+        return check(read_number(path))
+    except BadValueError as err:
+        raise BadValueError(err.reason, err.detail, path) from None
 
 
 def _integer(value: float) -> int:
     if value != int(value):
-        raise _BadValueError(BAD_CODE, f"(found {value:g})")
+        raise BadValueError(BAD_CODE, f"(found {value:g})")
     return int(value)

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from levasa.annotation.files import read_annotations
+from levasa.annotation.files import Annotations, read_annotations
 from levasa.annotation.labels import AnnotationError, label_indices
-from levasa.vocabulary import UNKNOWN_EMOTION
 from levasa.data.images import IMAGE_SUFFIXES
 from levasa.data.readers.records import ReaderError, Records, Row, Skips, check_root, collect
+from levasa.vocabulary import UNKNOWN_EMOTION
 
 LABEL_FILES = ("labels.csv", "labels.json")
 LAYOUT = (
-    "images at any depth under the root and a label file (labels.csv or labels.json in the root, or data.labels) "
-    "keyed by each image's path relative to the root"
+    "images at any depth under the root and a label file (labels.csv or labels.json in the root, or "
+    "data.reader.labels) keyed by each image's path relative to the root"
 )
 
 
@@ -60,19 +60,7 @@ def read_folder(
         raise ReaderError(str(err)) from None
     skips = Skips("folder", skip_invalid)
     keys = [_normalize(str(key)) for key in annotations.keys]
-    n = len(keys)
-    if annotations.labels is not None:
-        emotion = np.full(n, UNKNOWN_EMOTION, dtype=np.int64)
-        try:
-            codes, known = label_indices(annotations.labels, annotations.keys, source=str(path), skip=skip_invalid)
-        except AnnotationError as err:
-            raise ReaderError(f"{err} (set data.skip_invalid=true to skip and count such rows)") from None
-        emotion[known] = codes
-        va = np.full((n, 2), np.nan)
-    else:
-        emotion = np.full(n, UNKNOWN_EMOTION, dtype=np.int64)
-        known = np.ones(n, dtype=bool)
-        va = np.asarray(annotations.va, dtype=np.float64)
+    va, emotion, known = _labels(annotations, skip_invalid)
     images = _images(root, path)
     rows: list[Row] = []
     matched: set[str] = set()
@@ -93,10 +81,28 @@ def read_folder(
             skips.problem(f"image in fewer than subject_depth={subject_depth} folders", where)
             continue
         subject = "/".join(folders[:subject_depth]) if subject_depth else key
-        rows.append((key, (float(va[i, 0]), float(va[i, 1])), int(emotion[i]), key, subject, "", None))
+        pair = (float(va[i, 0]), float(va[i, 1]))
+        rows.append(Row(path=key, va=pair, emotion=int(emotion[i]), key=key, subject=subject, split=""))
     for rel in sorted(images - matched - set(keys)):
         skips.problem("image without an annotation", str(root / rel), f"(no key {rel!r} in {path.name})")
     return collect("folder", root, rows, skips)
+
+
+def _labels(annotations: Annotations, skip_invalid: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(VA ``[N, 2]``, emotion ``[N]``, known ``[N]``) of a label file's rows: the kind it holds, the other kind
+    unknown; ``known`` is False where a label is not a class (only when ``skip_invalid``, else raised)."""
+    n = len(annotations.keys)
+    emotion = np.full(n, UNKNOWN_EMOTION, dtype=np.int64)
+    if annotations.labels is None:
+        return np.asarray(annotations.va, dtype=np.float64), emotion, np.ones(n, dtype=bool)
+    try:
+        codes, known = label_indices(
+            annotations.labels, annotations.keys, source=str(annotations.path), skip=skip_invalid
+        )
+    except AnnotationError as err:
+        raise ReaderError(f"{err} (set data.skip_invalid=true to skip and count such rows)") from None
+    emotion[known] = codes
+    return np.full((n, 2), np.nan), emotion, known
 
 
 def _label_file(root: Path, labels: str | Path | None) -> Path:
@@ -106,7 +112,7 @@ def _label_file(root: Path, labels: str | Path | None) -> Path:
         if len(found) != 1:
             what = "neither" if not found else "both"
             raise ReaderError(
-                f"{root}: {what} of {' and '.join(LABEL_FILES)} found; keep exactly one or set data.labels"
+                f"{root}: {what} of {' and '.join(LABEL_FILES)} found; keep exactly one or set data.reader.labels"
             )
         return found[0]
     path = Path(labels)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from levasa.data.images import IMAGE_SUFFIXES
-from levasa.data.readers.records import ReaderError, Records, Row, Skips, check_root, collect
+from levasa.data.readers.records import BadValueError, ReaderError, Records, Row, Skips, check_root, collect
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +31,12 @@ EXPRESSIONS = {
     "DISGUST": 5,
     "ANGER": 6,
 }
-"""IMFDB's expression words (upper case) to indices into :data:`levasa.data.contract.EMOTIONS`."""
+"""IMFDB's expression words (upper case) to indices into :data:`levasa.vocabulary.EMOTIONS`."""
 
 POSITIONS = {17: (2, 11), 16: (1, 10)}
 """(image name, expression) field index by the number of fields of a line."""
 
 NO_ANNOTATION_FILE = "movie folder without annotation file"
-
-
-class _BadValueError(ValueError):
-    """A line that cannot be used: ``reason`` its category (counted when skipping), ``detail`` its values."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason} {detail}".strip())
-        self.reason, self.detail = reason, detail
 
 
 def read_imfdb(root: str | Path, *, skip_invalid: bool = False) -> Records:
@@ -71,7 +63,8 @@ def read_imfdb(root: str | Path, *, skip_invalid: bool = False) -> Records:
     rows: list[Row] = []
     for actor, movie, name, emotion in faces:
         key = name if counts[name] == 1 else f"{actor}/{movie}/{name}"
-        rows.append((f"{actor}/{movie}/images/{name}", (np.nan, np.nan), emotion, key, actor, "", None))
+        path = f"{actor}/{movie}/images/{name}"
+        rows.append(Row(path=path, va=(np.nan, np.nan), emotion=emotion, key=key, subject=actor, split=""))
     return collect("imfdb", root, rows, skips)
 
 
@@ -165,7 +158,7 @@ def _read_lines(path: Path, skips: Skips) -> _Labels:
         where = f"{path}:{number}"
         try:
             name, emotion = _parse_line(fields)
-        except _BadValueError as err:
+        except BadValueError as err:
             if not (first and _is_header(fields)):
                 skips.problem(err.reason, where, err.detail)
                 labels.unusable.update(_basename(f).lower() for f in fields if _is_image(f))
@@ -201,31 +194,33 @@ def _is_image(field: str) -> bool:
     return any(lower.endswith(suffix) and len(lower) > len(suffix) for suffix in IMAGE_SUFFIXES)
 
 
+def _one(at_position: str | None, found: list[str], several: str, detail: str) -> str | None:
+    """The field at its expected position when it qualifies, else the only qualifying field (None when there is
+    none; an error naming ``several`` when there are more)."""
+    if at_position is not None:
+        return at_position
+    if len(found) > 1:
+        raise BadValueError(several, detail)
+    return found[0] if found else None
+
+
 def _parse_line(fields: tuple[str, ...]) -> tuple[str, int]:
     """(image name, emotion index) of one line, found by suffix and vocabulary; the positions break ties."""
     image_at, expression_at = POSITIONS.get(len(fields), (None, None))
     names = sorted({f for f in fields if _is_image(f)})
     words = sorted({f.upper() for f in fields if f.upper() in EXPRESSIONS})
     if not names and not words:
-        raise _BadValueError("line has neither an image name nor an expression")
-    if image_at is not None and _is_image(fields[image_at]):
-        name = fields[image_at]
-    elif len(names) == 1:
-        name = names[0]
-    elif names:
-        raise _BadValueError("several image names", f"({names}, none at field {image_at})")
-    else:
-        raise _BadValueError("no image name", f"(a field ending in one of {', '.join(IMAGE_SUFFIXES)})")
-    if expression_at is not None and fields[expression_at].upper() in EXPRESSIONS:
-        word = fields[expression_at].upper()
-    elif expression_at is not None and not words:
-        raise _BadValueError("unknown label", f"{fields[expression_at]!r} (expected one of {list(EXPRESSIONS)})")
-    elif len(words) == 1:
-        word = words[0]
-    elif words:
-        raise _BadValueError("several expression words", f"({words})")
-    else:
-        raise _BadValueError("unknown label", f"(no expression word; expected one of {list(EXPRESSIONS)})")
+        raise BadValueError("line has neither an image name nor an expression")
+    at_image = fields[image_at] if image_at is not None and _is_image(fields[image_at]) else None
+    name = _one(at_image, names, "several image names", f"({names}, none at field {image_at})")
+    if name is None:
+        raise BadValueError("no image name", f"(a field ending in one of {', '.join(IMAGE_SUFFIXES)})")
+    at_word = fields[expression_at].upper() if expression_at is not None else None
+    if at_word is not None and at_word not in EXPRESSIONS and not words:
+        raise BadValueError("unknown label", f"{fields[expression_at]!r} (expected one of {list(EXPRESSIONS)})")
+    word = _one(at_word if at_word in EXPRESSIONS else None, words, "several expression words", f"({words})")
+    if word is None:
+        raise BadValueError("unknown label", f"(no expression word; expected one of {list(EXPRESSIONS)})")
     return _basename(name), EXPRESSIONS[word]
 
 

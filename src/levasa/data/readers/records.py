@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,6 +29,16 @@ class ReaderError(InputError):
     """Bad input in a dataset on disk; the message names the file (and line where there is one)."""
 
 
+class BadValueError(ValueError):
+    """A value a reader cannot use, raised by its parsing helpers and turned into :meth:`Skips.problem` by the
+    caller, which knows the row: ``reason`` its category (counted when skipping), ``detail`` this row's values,
+    ``path`` the file where the helper knows it and the caller does not."""
+
+    def __init__(self, reason: str, detail: str = "", path: Path | None = None) -> None:
+        super().__init__(f"{reason} {detail}".strip())
+        self.reason, self.detail, self.path = reason, detail, path
+
+
 @dataclass
 class Records:
     """The faces a reader found, in a stable order.
@@ -37,7 +48,7 @@ class Records:
         root: the dataset root the paths are relative to.
         paths: image file of each row, relative to ``root``.
         va: float32 ``[N, 2]`` (valence, arousal) in ``[-1, 1]``, NaN where unknown.
-        emotion: int64 ``[N]`` index into :data:`levasa.data.contract.EMOTIONS`, -1 where unknown.
+        emotion: int64 ``[N]`` index into :data:`levasa.vocabulary.EMOTIONS`, -1 where unknown.
         keys: ``[N]`` stable unique string ids (used to key annotation files).
         subject: ``[N]`` string identity (actor, clip, ...) for subject-disjoint splits.
         split: ``[N]`` official split per row, one of :data:`SPLITS`.
@@ -134,8 +145,21 @@ def check_root(root: str | Path, source: str, layout: str) -> Path:
     return root
 
 
-Row = tuple[str, tuple[float, float], int, str, str, str, tuple[float, float, float, float] | None]
-"""One face as a reader collects it: (path, (valence, arousal), emotion, key, subject, split, box or None)."""
+class Row(NamedTuple):
+    """One face as a reader collects it, before :func:`collect` turns the rows into :class:`Records`."""
+
+    path: str
+    """The image file, relative to the root."""
+    va: tuple[float, float]
+    """(valence, arousal) in ``[-1, 1]``, NaN where unknown."""
+    emotion: int
+    """Index into :data:`levasa.vocabulary.EMOTIONS`, -1 where unknown."""
+    key: str
+    subject: str
+    split: str
+    """One of :data:`SPLITS`."""
+    box: tuple[float, float, float, float] | None = None
+    """Crop box ``(x, y, w, h)`` in pixels, None where the whole image is the face."""
 
 
 def collect(source: str, root: Path, rows: list[Row], skips: Skips) -> Records:
@@ -148,19 +172,19 @@ def collect(source: str, root: Path, rows: list[Row], skips: Skips) -> Records:
     if not rows:
         left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(skips.counts.items())) or "nothing"
         raise ReaderError(f"{root}: no usable {source} faces found (left out: {left_out})")
-    rows = sorted(rows, key=lambda row: row[0])
-    has_box = any(row[6] is not None for row in rows)
+    rows = sorted(rows, key=lambda row: row.path)
+    has_box = any(row.box is not None for row in rows)
     nan_box = (np.nan,) * 4
     return Records(
         source=source,
         root=root,
-        paths=[row[0] for row in rows],
-        va=np.array([row[1] for row in rows], dtype=np.float32),
-        emotion=np.array([row[2] for row in rows], dtype=np.int64),
-        keys=np.array([row[3] for row in rows], dtype=str),
-        subject=np.array([row[4] for row in rows], dtype=str),
-        split=np.array([row[5] for row in rows], dtype=str),
-        boxes=np.array([row[6] or nan_box for row in rows], dtype=np.float32) if has_box else None,
+        paths=[row.path for row in rows],
+        va=np.array([row.va for row in rows], dtype=np.float32),
+        emotion=np.array([row.emotion for row in rows], dtype=np.int64),
+        keys=np.array([row.key for row in rows], dtype=str),
+        subject=np.array([row.subject for row in rows], dtype=str),
+        split=np.array([row.split for row in rows], dtype=str),
+        boxes=np.array([row.box or nan_box for row in rows], dtype=np.float32) if has_box else None,
         skipped=Counter(skips.counts),
     )
 

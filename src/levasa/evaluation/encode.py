@@ -1,4 +1,5 @@
-"""Encode a whole dataset once: posterior means per chunk, the VA readout and the labels, as numpy."""
+"""The first stage of an evaluation: encode a split once (posterior means per chunk, the VA readout, the labels and
+the true factors, as numpy); every later stage reads these arrays."""
 
 from __future__ import annotations
 
@@ -69,3 +70,10 @@ def encode_dataset(
         factors=None if dataset.factors is None else dataset.factors[rows],
         factor_names=dataset.factor_names,
     )
+
+
+def subsample_rows(n: int, max_rows: int, seed: int) -> np.ndarray:
+    """At most ``max_rows`` seeded random row indices of ``n``, in order (all of them when there are fewer)."""
+    if n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:max_rows])
