@@ -23,6 +23,8 @@ SECTIONS = (
     "emotion_probe",
     "reconstruction",
     "disentanglement",
+    "generation",
+    "structure",
     "run",
 )
 EVAL_TINY = ["probes.max_train=200", "probes.max_figure=16"]
@@ -64,7 +66,13 @@ def test_levasa_report_has_every_section_and_figure(tmp_path, checkpoints):
     # the default variant's labels are the true VA (no label noise), so the two comparisons agree
     for axis in ("valence", "arousal"):
         assert saved["alignment_true_va"][axis] == pytest.approx(saved["alignment"][axis], rel=1e-5)
-    for figure in ("circumplex", "reconstructions", "traverse_z_v", "traverse_z_a", "tsne"):
+    generation = saved["generation"]
+    assert set(generation) == {"judge", "reconstruction", "swap", "edit"}
+    assert generation["judge"]["source"] == "true factors" and -1 <= generation["swap"]["ccc_donor"]["valence"] <= 1
+    assert len(generation["edit"]["grid_valence"]) == 5 and generation["edit"]["faces"] == 24
+    assert set(saved["structure"]["linear"]["z_z"]) >= {"valence", "arousal", "skin_tone"}
+    assert "## Generation" in (out / "report.md").read_text() and "## Structure" in (out / "report.md").read_text()
+    for figure in ("circumplex", "reconstructions", "traverse_z_v", "traverse_z_a", "tsne", "swap_grid", "edit_grid"):
         assert (out / f"{figure}.png").stat().st_size > 1000
     report = (out / "report.md").read_text()
     assert "Table 1" in report and "majority class" in report and "![circumplex](circumplex.png)" in report

@@ -123,3 +123,19 @@ def test_unknown_labels_are_left_out_and_bad_inputs_are_clear_errors():
         regression_probe(informative, label, informative, label, kind="forest")
     with pytest.raises(ValueError, match="at least two known classes"):
         classification_probe(informative, np.zeros(600, int), informative, np.zeros(600, int))
+
+
+def test_grouped_selection_keeps_a_subject_fingerprint_from_passing_for_signal():
+    """Features that only identify the subject, and a label constant per subject: leave-one-out selection lets the
+    ridge memorise the subjects it has seen (and fail on new ones); folds grouped by subject choose a ridge that
+    predicts about the mean, R² about 0 on held-out subjects."""
+    rng = np.random.default_rng(1)
+    subjects = np.repeat(np.arange(120), 10)
+    fingerprint = rng.normal(size=(120, 30))[subjects] + 0.05 * rng.normal(size=(1200, 30))
+    label = rng.normal(size=120)[subjects]
+    train, test = subjects < 80, subjects >= 80
+    args = (fingerprint[train], label[train], fingerprint[test], label[test], "linear", 0)
+    grouped = regression_probe(*args, groups=subjects[train])["r2"]
+    ungrouped = regression_probe(*args)["r2"]
+    assert -0.1 < grouped < 0.05  # about the train mean (the held-out subjects' mean differs a little)
+    assert ungrouped < -0.4

@@ -21,7 +21,7 @@ class Latents:
     Attributes:
         chunks: posterior means per chunk name (``"v"``, ``"a"``, ``"z"``), each ``[N, d]``.
         readout: the model's VA estimate ``[N, 2]``, or None for a model without one (Vanilla).
-        va: labels ``[N, 2]`` (NaN = unknown); emotion ``[N]`` (-1 = unknown); keys ``[N]``.
+        va: labels ``[N, 2]`` (NaN = unknown); emotion ``[N]`` (-1 = unknown); keys ``[N]``; subject ``[N]``.
         factors: true generative factors ``[N, K]`` when the data has them, with ``factor_names``.
     """
 
@@ -30,6 +30,7 @@ class Latents:
     va: np.ndarray
     emotion: np.ndarray
     keys: list[str]
+    subject: np.ndarray
     factors: np.ndarray | None
     factor_names: tuple[str, ...]
 
@@ -67,6 +68,7 @@ def encode_dataset(
         va=dataset.va.numpy()[rows],
         emotion=dataset.emotion.numpy()[rows],
         keys=[dataset.keys[i] for i in rows],
+        subject=dataset.subject.numpy()[rows],
         factors=None if dataset.factors is None else dataset.factors[rows],
         factor_names=dataset.factor_names,
     )

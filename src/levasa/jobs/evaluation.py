@@ -47,7 +47,8 @@ def encoded_context(cfg: DictConfig, run_cfg: DictConfig, module: Any) -> Contex
     if len(held_out) == 0 or len(fit_on) == 0:
         raise ValueError(f"the {cfg.split} or train split of {run_cfg.data._target_} is empty: nothing to evaluate")
     train = encode_dataset(module, fit_on, rows=subsample_rows(len(fit_on), cfg.probes.max_train, cfg.seed))
-    return Context(module, train, encode_dataset(module, held_out), held_out.image_batch(), cfg.seed, cfg.probes.n_jobs)
+    test = encode_dataset(module, held_out)
+    return Context(module, train, test, held_out.image_batch(), cfg.seed, cfg.probes.n_jobs, train_set=fit_on)
 
 
 def evaluate(

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -33,9 +33,9 @@ from sklearn.metrics import (
     mean_squared_error,
     r2_score,
 )
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import GridSearchCV, GroupKFold, GroupShuffleSplit, StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -46,6 +46,7 @@ PROBE_KINDS = ("linear", "mlp")
 RIDGE_ALPHAS = tuple(np.logspace(-3, 5, 17))  # up to a strength that predicts the train mean
 LOGISTIC_CS = tuple(np.logspace(-4, 2, 7))  # from a near-constant (prior) classifier to a barely regularised one
 LOGISTIC_FOLDS = 3
+GROUP_FOLDS = 5  # subject-grouped folds choosing the ridge strength of grouped probes
 MLP_ALPHAS = (1000.0, 100.0, 10.0, 1.0, 0.1)  # tried strongest first (scikit-learn scales alpha by 1 / batch size)
 MLP_HIDDEN = 64
 MLP_BATCH = 256
@@ -67,9 +68,15 @@ def _check_split(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
         )
 
 
-def _validation_split(y: np.ndarray, seed: int, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded (fit rows, validation rows) of ``y``; stratified by class where every class allows it."""
+def _validation_split(
+    y: np.ndarray, seed: int, stratify: bool, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (fit rows, validation rows) of ``y``; whole groups (subjects) on one side when ``groups`` is given,
+    else stratified by class where every class allows it."""
     rows = np.arange(len(y))
+    if groups is not None:
+        split = GroupShuffleSplit(n_splits=1, test_size=MLP_VALIDATION_FRACTION, random_state=seed)
+        return next(split.split(rows, y, groups))
     if stratify:
         counts = np.unique(y, return_counts=True)[1]
         n_val = int(np.ceil(MLP_VALIDATION_FRACTION * len(y)))
@@ -142,11 +149,12 @@ class ValidatedMLP(BaseEstimator):
         network.coefs_, network.intercepts_ = weights
         return network, best
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> ValidatedMLP:
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> ValidatedMLP:
+        """Fit on ``x [N, D]``, ``y [N]``; with ``groups [N]`` the validation rows are whole groups."""
         x, y = np.asarray(x), np.asarray(y)
         if self.classify:
             self.classes_ = np.unique(y)
-        fit, val = _validation_split(y, self.seed, self.classify)
+        fit, val = _validation_split(y, self.seed, self.classify, groups)
         self.validation_score_ = -np.inf
         for alpha in MLP_ALPHAS:
             network, score = self._train(alpha, x[fit], y[fit], x[val], y[val])
@@ -165,21 +173,27 @@ def _one_blas_thread() -> threadpool_limits:
 
 
 def _probe(kind: str, models: dict[str, Callable[[], BaseEstimator]]) -> Pipeline:
-    """Standardize, then the model of ``kind`` (one of :data:`PROBE_KINDS`)."""
+    """Standardize, then the model of ``kind`` (one of :data:`PROBE_KINDS`), as the pipeline step ``model``."""
     if kind not in models:
         raise ValueError(f"probe kind must be one of {list(PROBE_KINDS)}, found {kind!r}")
-    return make_pipeline(StandardScaler(), models[kind]())
+    return Pipeline([("scale", StandardScaler()), ("model", models[kind]())])
 
 
-def regressor(kind: str, seed: int) -> Pipeline:
-    """Standardize, then a CV-tuned ridge (``linear``) or a validated one-hidden-layer MLP (``mlp``)."""
-    return _probe(
-        kind,
-        {
-            "linear": lambda: RidgeCV(alphas=RIDGE_ALPHAS),
-            "mlp": lambda: ValidatedMLP(classify=False, seed=seed),
-        },
+def regressor(kind: str, seed: int, groups: int = 0) -> Pipeline:
+    """Standardize, then a CV-tuned ridge (``linear``) or a validated one-hidden-layer MLP (``mlp``).
+
+    ``groups``: the number of groups (subjects) the rows come from, when they are given (0: not): the ridge's
+    strength is chosen by k-fold CV over whole groups and the MLP validates on whole groups, so that nothing a
+    subject shares across its rows can pass for signal; fit it with ``model__groups=...``. Else the ridge uses
+    efficient leave-one-out CV.
+    """
+    folds = min(GROUP_FOLDS, groups)
+    ridge = (
+        (lambda: GridSearchCV(Ridge(), {"alpha": RIDGE_ALPHAS}, cv=GroupKFold(folds), scoring="r2"))
+        if groups
+        else (lambda: RidgeCV(alphas=RIDGE_ALPHAS))
     )
+    return _probe(kind, {"linear": ridge, "mlp": lambda: ValidatedMLP(classify=False, seed=seed)})
 
 
 def classifier(kind: str, seed: int) -> Pipeline:
@@ -205,15 +219,20 @@ def regression_probe(
     y_test: np.ndarray,
     kind: str = "linear",
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Fit a regressor from features ``[N, D]`` to a scalar label ``[N]`` on train; r2, mse, mae, ccc on test.
 
-    Rows whose label is NaN are left out of both splits.
+    Rows whose label is NaN are left out of both splits. ``groups [N]`` (the train rows' subjects): the
+    regularisation is chosen on folds of whole subjects (see :func:`regressor`), when there are at least two.
     """
     _check_split(x_train, y_train, x_test, y_test)
     train, test = ~np.isnan(y_train), ~np.isnan(y_test)
+    groups = None if groups is None else np.asarray(groups)[train]
+    n_groups = 0 if groups is None or len(np.unique(groups)) < 2 else len(np.unique(groups))
+    fit_params = {"model__groups": groups} if n_groups else {}
     with _one_blas_thread():
-        model = clone(regressor(kind, seed)).fit(x_train[train], y_train[train])
+        model = clone(regressor(kind, seed, n_groups)).fit(x_train[train], y_train[train], **fit_params)
         pred, truth = model.predict(x_test[test]), y_test[test]
     return {
         "r2": float(r2_score(truth, pred)),

@@ -27,6 +27,7 @@ class Context:
         images: the held-out faces ``[N, 3, H, W]`` in [0, 1], in the order of ``test``.
         seed: seeds every probe and sampler.
         n_jobs: processes the probes may use (-1: one per core).
+        train_set: the whole training split (a FaceArrayDataset), for sections that train on its faces.
     """
 
     module: LatentVAModule
@@ -35,6 +36,7 @@ class Context:
     images: torch.Tensor
     seed: int
     n_jobs: int = 1
+    train_set: Any = None
 
 
 class Section(ABC):
