@@ -103,3 +103,16 @@ def test_unknown_labels_are_masked(loss):
 def test_masked_mean_ignores_nan_rows():
     values = torch.tensor([1.0, 2.0, 100.0])
     assert masked_mean(values, torch.tensor([0.0, 0.0, float("nan")])).item() == pytest.approx(1.5)
+
+
+def test_the_calibrated_gaussian_is_the_likelihood_at_its_maximum_likelihood_variance():
+    torch.manual_seed(0)
+    target = torch.rand(4, 3, 8, 8)
+    logits = torch.randn(4, 3, 8, 8)
+    mse = (torch.sigmoid(logits) - target).pow(2).mean()
+    values = target[0].numel()
+    expected = values / 2 * (torch.log(2 * torch.pi * mse) + 1)  # per image: D/2 (log 2 pi sigma² + 1)
+    assert torch.allclose(reconstruction_loss(logits, target, "gaussian", "sum"), expected, rtol=1e-5)
+    assert torch.allclose(reconstruction_loss(logits, target, "gaussian", "mean"), expected / values, rtol=1e-5)
+    perfect = torch.logit(target.clamp(0.01, 0.99))  # variance floored: a perfect decoder has a finite loss
+    assert torch.isfinite(reconstruction_loss(perfect, target.clamp(0.01, 0.99), "gaussian"))

@@ -15,7 +15,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 REDUCTIONS = ("sum", "mean")
-RECONSTRUCTIONS = ("mse", "bce")
+RECONSTRUCTIONS = ("mse", "bce", "gaussian")
+"""``mse``: squared error (a Gaussian of fixed variance 1/2, constant dropped); ``bce``: Bernoulli likelihood;
+``gaussian``: the calibrated decoder of the sigma-VAE (Rybkin et al., 2021), a Gaussian negative log-likelihood
+whose shared variance is its maximum-likelihood value, the batch's mean squared error, so that the KL term is
+weighed against how well the decoder actually reconstructs."""
+MIN_VARIANCE = 1e-4
+"""Floor of the calibrated decoder's variance (per pixel value, intensities in [0, 1])."""
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -30,7 +36,7 @@ def reconstruction_loss(logits: Tensor, target: Tensor, kind: str = "mse", reduc
     Args:
         logits: decoder output before the sigmoid, ``[B, C, H, W]``.
         target: images in ``[0, 1]``, ``[B, C, H, W]``.
-        kind: ``"mse"`` on the sigmoid output, or ``"bce"`` (Bernoulli likelihood) on the logits.
+        kind: ``"mse"`` or ``"gaussian"`` on the sigmoid output, or ``"bce"`` (Bernoulli likelihood) on the logits.
         reduction: see the module docstring.
     Returns:
         scalar loss.
@@ -39,6 +45,10 @@ def reconstruction_loss(logits: Tensor, target: Tensor, kind: str = "mse", reduc
     check_choice("reduction", reduction, REDUCTIONS)
     if kind == "mse":
         per_value = (torch.sigmoid(logits) - target).pow(2)
+    elif kind == "gaussian":
+        squared = (torch.sigmoid(logits) - target).pow(2)
+        variance = squared.mean().clamp_min(MIN_VARIANCE)
+        per_value = squared / (2 * variance) + 0.5 * torch.log(2 * torch.pi * variance)
     else:
         per_value = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     per_image = per_value.flatten(1).sum(1)

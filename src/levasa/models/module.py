@@ -9,7 +9,7 @@ Logged names are ``stage/part`` (``train/loss``, ``val/kl``, ...) and, when the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning as L
@@ -19,6 +19,7 @@ from torchmetrics import ConcordanceCorrCoef, MeanAbsoluteError
 
 from levasa.losses.alignment import AlignmentLoss
 from levasa.losses.elbo import RECONSTRUCTIONS, REDUCTIONS, check_choice, kl_divergence, reconstruction_loss
+from levasa.losses.structure import StructureTerm
 from levasa.models import keys
 from levasa.models.outputs import Encoding, LossOutput, VAEOutput
 
@@ -37,6 +38,7 @@ class LatentVAModule(L.LightningModule):
         optimizer: a partial optimizer constructor taking the parameters.
         scheduler: optional partial LR scheduler constructor, called as ``scheduler(optimizer, total_steps=N)``
             and stepped every optimizer step (see :mod:`levasa.models.schedules`).
+        terms: extra weighted terms of the objective by name (:mod:`levasa.losses.structure`), or None.
         channels_last: keep the convolution weights and activations in NHWC layout (oneDNN's and cuDNN's fast
             path; the numbers are the same up to float rounding; its speed is measured in docs/PERFORMANCE.md).
     """
@@ -53,6 +55,7 @@ class LatentVAModule(L.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., Any] | None = None,
         channels_last: bool = True,
+        terms: Mapping[str, StructureTerm] | None = None,
     ) -> None:
         super().__init__()
         for name, value in (("alpha", alpha), ("beta", beta)):
@@ -63,6 +66,7 @@ class LatentVAModule(L.LightningModule):
         self.encoder = encoder
         self.decoder = decoder
         self.alignment = alignment
+        self.terms = nn.ModuleDict({name: term for name, term in (terms or {}).items() if term is not None})
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.reconstruction = reconstruction
@@ -120,7 +124,9 @@ class LatentVAModule(L.LightningModule):
             enc = out.encoding
             z_v, z_a = (enc.v.mu, enc.a.mu) if self.alignment.use_mean else (out.z_v, out.z_a)
             align = self.alignment(z_v, z_a, va)
-        return LossOutput(recon + self.beta * kl + self.alpha * align, recon, kl, align)
+        terms = {name: term(self, x, va, out) for name, term in self.terms.items()}
+        loss = recon + self.beta * kl + self.alpha * align + sum(self.terms[n].weight * t for n, t in terms.items())
+        return LossOutput(loss, recon, kl, align, terms)
 
     def _step(self, batch: dict[str, Any], stage: str) -> tuple[VAEOutput, LossOutput]:
         x = batch["image"]

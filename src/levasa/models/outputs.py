@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -60,13 +60,15 @@ class VAEOutput:
 
 @dataclass
 class LossOutput:
-    """The training objective and its parts (all scalars); ``align`` is 0 for the Vanilla VAE."""
+    """The training objective and its parts (all scalars); ``align`` is 0 for the Vanilla VAE; ``terms``: the
+    unweighted structure terms by name (see :mod:`levasa.losses.structure`)."""
 
     loss: Tensor
     recon: Tensor
     kl: Tensor
     align: Tensor
+    terms: dict[str, Tensor] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Tensor]:
         """The parts by name, for logging."""
-        return {"loss": self.loss, "recon": self.recon, "kl": self.kl, "align": self.align}
+        return {"loss": self.loss, "recon": self.recon, "kl": self.kl, "align": self.align, **self.terms}
