@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format train sweep tensorboard figures bench reproduce reproduce-fast clean
+.PHONY: install demo test lint format train sweep tensorboard figures edit-grid bench reproduce reproduce-fast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ reproduce: install   ## the reproduction study: every run of src/levasa/conf/rep
 
 reproduce-fast: install   ## the same with one seed, 2 epochs and the sweep at alpha 0 and 100
 	$(BIN)/python reproduce.py fast=true output_dir=outputs/reproduce-fast
+
+STRUCTURED_RUN := outputs/figures/structured
+
+edit-grid:   ## docs/edit_grid.png: train experiment=structured, evaluate it, keep its edit grid (about 7 min on 2 cores)
+	$(BIN)/python train.py experiment=structured hydra.run.dir=$(STRUCTURED_RUN)
+	$(BIN)/python evaluate.py ckpt=$(STRUCTURED_RUN)/checkpoints/best.ckpt hydra.run.dir=$(STRUCTURED_RUN)/eval
+	cp $(STRUCTURED_RUN)/eval/edit_grid.png docs/edit_grid.png
 
 bench:
 	$(BIN)/python benchmarks/bench_synthetic.py

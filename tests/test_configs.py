@@ -157,6 +157,16 @@ OVERLAY_CHANGES = {
     "experiment=paper_weighting": {"alpha": 0.3, "beta": 0.5, "model.reduction": "mean", **PAPER_ALIGNMENT},
     "experiment=synthetic_imfdb": {"data.variant": "category", **AFFECTNET_FILL},
     "experiment=synthetic_afew": {"data.variant": "va", **AFFECTNET_FILL},
+    "experiment=structured": {
+        "alpha": 5000.0,
+        "beta": 1.0,
+        "model.reconstruction": "gaussian",
+        "model.terms.cycle._target_": "levasa.losses.structure.SwapCycle",
+        "model.terms.cycle.weight": 5000.0,
+        "model.terms.cycle.identity": 0.01,
+        "model.terms.decorrelate._target_": "levasa.losses.structure.Decorrelation",
+        "model.terms.decorrelate.weight": 312.5,
+    },
 }
 """Exactly what each overlay changes in the default training config."""
 
@@ -166,6 +176,7 @@ PAPER_DATA = {"paper_imfdb": "imfdb", "paper_afew": "afew_va"}
 
 def test_every_overlay_is_listed():
     listed = {o.split("=")[1] for o in OVERLAY_CHANGES} | {f"{p}{s}" for p in PAPER_DATA for s in ("", "_faithful")}
+    listed.add("structured_vanilla")
     assert listed == set(options("debug")) | set(options("experiment"))
 
 
@@ -216,3 +227,10 @@ def test_negative_weights_fail_at_instantiation(make_cfg, override):
     with pytest.raises(Exception, match="must be a non-negative number") as err:
         instantiate(cfg.model)
     assert override.split("=")[0] in str(err.value)
+
+
+def test_the_structured_vanilla_twin_has_the_same_likelihood_and_no_alignment_or_terms():
+    changed = changes(["experiment=structured_vanilla"])
+    assert changed["model.reconstruction"] == "gaussian" and changed["beta"] == 1.0
+    assert changed["model.alignment"] is None and not any(k.startswith("model.terms") for k in changed)
+    assert {k for k in changed if not k.startswith("model.alignment")} == {"model.reconstruction", "beta"}

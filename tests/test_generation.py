@@ -12,7 +12,7 @@ import torch
 
 from levasa.data.datamodule import SyntheticDataModule
 from levasa.data.synthetic.render import render
-from levasa.evaluation.edits import hit_readout, swap_donors, va_grid
+from levasa.evaluation.edits import hit_readout, label_directions, swap_donors, va_grid
 from levasa.evaluation.encode import Latents
 from levasa.evaluation.judge import JudgeSettings, fit_judge, judge_targets
 from levasa.evaluation.sections.base import Context
@@ -140,3 +140,19 @@ def test_swap_donors_are_other_subjects_and_edits_hit_their_targets():
     )
     z_v, z_a = hit_readout(readout, torch.zeros(len(target), 3), torch.ones(len(target), 2), target)
     assert torch.allclose(readout(z_v, z_a), target, atol=1e-3)
+
+
+def test_edits_move_the_chunks_the_way_the_data_moves_them():
+    rng = np.random.default_rng(0)
+    va = rng.uniform(-1, 1, size=(20000, 2))
+    person = rng.normal(size=(20000, 1))
+    chunks = {"v": np.hstack([2 * va[:, :1], person]), "a": np.hstack([person, -va[:, 1:]])}
+    d_v, d_a = label_directions({k: c.astype(np.float32) for k, c in chunks.items()}, va)
+    assert torch.allclose(d_v, torch.tensor([2.0, 0.0]), atol=0.1) and torch.allclose(
+        d_a, torch.tensor([0.0, -1.0]), atol=0.1
+    )
+    readout = lambda z_v, z_a: torch.stack([z_v.sum(1), z_a.sum(1)], dim=1)  # noqa: E731  (reads the person too)
+    target = torch.tensor([[0.5, -0.2], [-0.3, 0.4]])
+    z_v, z_a = hit_readout(readout, torch.ones(2, 2), torch.ones(2, 2), target, (d_v, d_a))
+    assert torch.allclose(readout(z_v, z_a), target, atol=1e-3)
+    assert torch.allclose(z_v[:, 1], torch.ones(2), atol=0.2) and torch.allclose(z_a[:, 0], torch.ones(2), atol=0.2)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from levasa.losses.structure import Inhibition, SwapCycle, reverse_gradient
+from levasa.losses.structure import Decorrelation, Inhibition, SwapCycle, reverse_gradient
 
 
 def test_reverse_gradient_is_the_identity_forward_and_negates_backward():
@@ -67,3 +67,18 @@ def test_the_swap_cycle_is_zero_for_a_model_without_readout_and_checks_its_weigh
     assert SwapCycle().term(vanilla, x, torch.zeros(4, 2), vanilla(x)) == 0
     with pytest.raises(ValueError, match="non-negative"):
         SwapCycle(weight=-1)
+
+
+def test_decorrelation_is_zero_for_independent_chunks_and_one_per_pair_for_copies():
+    torch.manual_seed(0)
+    va = torch.rand(512, 2) * 2 - 1
+    independent = torch.randn(512, 4)
+    copies = SimpleNamespace(mu=torch.cat([va, va], dim=1))  # every code is valence or arousal itself
+    term = Decorrelation()
+    none = term.term(None, None, va, chunks(independent))
+    assert none < 0.02
+    full = SimpleNamespace(encoding=SimpleNamespace(v=copies, a=copies, z=copies))
+    # each chunk is [V, A, V, A]: z_z holds V twice and A twice (4), z_v holds A twice (2), z_a V twice (2)
+    assert torch.isclose(term.term(None, None, va, full), torch.tensor(8.0), atol=0.05)
+    va[:300, 0] = float("nan")  # unknown labels are left out
+    assert torch.isfinite(term.term(None, None, va, full))

@@ -43,11 +43,29 @@ def va_grid(steps: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.stack([valence.ravel(), arousal.ravel()], axis=1).astype(np.float32)
 
 
+def label_directions(chunks: dict[str, np.ndarray], va: np.ndarray) -> tuple[Tensor, Tensor]:
+    """How z_v moves with valence and z_a with arousal in the data: the least-squares slope of each code on the
+    label over the rows where it is known, ``[d_v]`` and ``[d_a]``."""
+    directions = []
+    for chunk, axis in (("v", 0), ("a", 1)):
+        known = ~np.isnan(va[:, axis])
+        label = va[known, axis] - va[known, axis].mean()
+        codes = chunks[chunk][known] - chunks[chunk][known].mean(0)
+        directions.append(torch.from_numpy((label @ codes / max(float(label @ label), 1e-12)).astype(np.float32)))
+    return directions[0], directions[1]
+
+
 def hit_readout(
-    readout: Readout, z_v: Tensor, z_a: Tensor, target: Tensor, iterations: int = 20
+    readout: Readout,
+    z_v: Tensor,
+    z_a: Tensor,
+    target: Tensor,
+    directions: tuple[Tensor, Tensor] | None = None,
+    iterations: int = 20,
 ) -> tuple[Tensor, Tensor]:
-    """``z_v``, ``z_a`` moved, each along its readout's gradient (the smallest move for a linear readout), until
-    the readout is ``target [B, 2]``: Newton steps per axis, exact in one step for a linear readout."""
+    """``z_v``, ``z_a`` moved until the readout is ``target [B, 2]``: along ``directions`` (``[d_v]``, ``[d_a]``:
+    how the chunks move with their label in the data, :func:`label_directions`), or, when None, along the
+    readout's own gradient (the smallest move). Newton steps per axis: one step for a linear readout."""
     for _ in range(iterations):
         z_v, z_a = z_v.detach().requires_grad_(True), z_a.detach().requires_grad_(True)
         with torch.enable_grad():
@@ -57,6 +75,13 @@ def hit_readout(
         gap = (target - value).detach()
         if gap.abs().max() < 1e-4:
             break
-        z_v = z_v.detach() + gap[:, :1] * grad_v / grad_v.pow(2).sum(1, keepdim=True).clamp_min(1e-12)
-        z_a = z_a.detach() + gap[:, 1:] * grad_a / grad_a.pow(2).sum(1, keepdim=True).clamp_min(1e-12)
+        moves = (grad_v, grad_a) if directions is None else directions
+        steps = (moves[0].expand_as(grad_v), moves[1].expand_as(grad_a))
+        z_v = z_v.detach() + gap[:, :1] * steps[0] / _safe((grad_v * steps[0]).sum(1, keepdim=True))
+        z_a = z_a.detach() + gap[:, 1:] * steps[1] / _safe((grad_a * steps[1]).sum(1, keepdim=True))
     return z_v.detach(), z_a.detach()
+
+
+def _safe(denominator: Tensor, eps: float = 1e-12) -> Tensor:
+    """``denominator`` kept at least ``eps`` away from zero, its sign kept (a readout flat along the move)."""
+    return torch.where(denominator.abs() < eps, torch.full_like(denominator, eps), denominator)

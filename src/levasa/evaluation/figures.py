@@ -7,17 +7,20 @@ import torch
 from matplotlib.figure import Figure
 from torchvision.utils import make_grid
 
-from levasa.evaluation.edits import hit_readout, swapped_latents, va_grid, va_range
+from levasa.evaluation.edits import hit_readout, label_directions, swapped_latents, va_grid, va_range
 from levasa.evaluation.encode import Latents
-from levasa.evaluation.sections.base import has_true_va
+from levasa.evaluation.sections.base import best_va
 from levasa.models.module import LatentVAModule
 from levasa.viz.figures import circumplex_figure, image_figure, tsne_figure
 from levasa.viz.grids import model_grids
 
 
-def evaluation_figures(module: LatentVAModule, test: Latents, images: torch.Tensor, seed: int) -> dict[str, Figure]:
-    """Circumplex scatter (models with a readout), reconstructions, traversals and t-SNE; ``images`` are the first
-    held-out faces of ``test`` ``[N, 3, H, W]``."""
+def evaluation_figures(
+    module: LatentVAModule, train: Latents, test: Latents, images: torch.Tensor, seed: int
+) -> dict[str, Figure]:
+    """Circumplex scatter (models with a readout), reconstructions, traversals, t-SNE, the swap grid and an edit
+    grid; ``images`` are the first held-out faces of ``test`` ``[N, 3, H, W]``; edits move the chunks the way they
+    move with their labels in ``train``."""
     figures: dict[str, Figure] = {}
     if test.readout is not None:
         figures["circumplex"] = circumplex_figure(test.readout, test.va, test.emotion)
@@ -26,7 +29,8 @@ def evaluation_figures(module: LatentVAModule, test: Latents, images: torch.Tens
     figures["tsne"] = tsne_figure(test.chunks, test.emotion, seed)
     figures["swap_grid"] = image_figure(swap_grid(module, test, seed).numpy(), "swap: expression of the column's face")
     if getattr(module, "has_readout", False):
-        figures["edit_grid"] = image_figure(edit_grid(module, test).numpy(), "edit: valence ->, arousal ^")
+        directions = label_directions(train.chunks, best_va(train))
+        figures["edit_grid"] = image_figure(edit_grid(module, test, directions).numpy(), "edit: valence ->, arousal ^")
     return figures
 
 
@@ -35,14 +39,17 @@ def _grid(images: torch.Tensor, columns: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def edit_grid(module: LatentVAModule, test: Latents, steps: int = 5, row: int = 0) -> torch.Tensor:
+def edit_grid(
+    module: LatentVAModule, test: Latents, directions: tuple[torch.Tensor, torch.Tensor], steps: int = 5, row: int = 0
+) -> torch.Tensor:
     """One held-out face walked over a ``steps x steps`` valence-arousal grid spanning the central 90% of the
     held-out VA (its aligned chunks moved until the readout hits each point): valence grows to the right, arousal
     upwards. ``[3, H', W']``."""
-    truth = test.factors[:, :2] if has_true_va(test) else test.va
-    grid = va_grid(steps, *va_range(truth)).reshape(steps, steps, 2)[::-1].reshape(-1, 2).copy()  # high arousal on top
+    grid = (
+        va_grid(steps, *va_range(best_va(test))).reshape(steps, steps, 2)[::-1].reshape(-1, 2).copy()
+    )  # high arousal on top
     chunks = {c: torch.from_numpy(np.repeat(test.chunks[c][row : row + 1], len(grid), axis=0)) for c in "vaz"}
-    z_v, z_a = hit_readout(module.alignment.readout, chunks["v"], chunks["a"], torch.from_numpy(grid))
+    z_v, z_a = hit_readout(module.alignment.readout, chunks["v"], chunks["a"], torch.from_numpy(grid), directions)
     return _grid(module.decode(torch.cat([z_v, z_a, chunks["z"]], dim=1)), steps)
 
 

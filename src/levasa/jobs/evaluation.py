@@ -70,7 +70,7 @@ def evaluate(
     context = encoded_context(cfg, run_cfg, module)
     metrics: dict[str, Any] = {name: section.compute(context) for name, section in sections.items()}
     shown = context.images[: cfg.probes.max_figure]
-    figures = evaluation_figures(module, context.test, shown, cfg.seed)
+    figures = evaluation_figures(module, context.train, context.test, shown, cfg.seed)
     out_dir = Path(cfg.paths.output_dir)
     write_figures(out_dir, figures, context.test, shown)
     metrics["run"] = {

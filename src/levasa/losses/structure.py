@@ -7,6 +7,12 @@
 - :class:`Inhibition`: adversaries read valence and arousal from z_z, arousal from z_v and valence from z_a
   through a gradient reversal, so that the encoder learns to keep each axis out of the chunks that should not
   hold it (Ganin and Lempitsky's domain-adversarial training, applied to the latent chunks).
+- :class:`Decorrelation`: the same inhibition as a bounded penalty: the squared correlations, over the batch, of
+  the codes of z_z with valence and arousal, of z_v with arousal and of z_a with valence (linear dependence,
+  what a linear probe reads; no adversary to balance).
+- :class:`ConditionalPrior`: a label-conditioned prior on the aligned chunks in the style of CCVAE (Joy et al.,
+  2021): the posterior of z_v is pulled towards N(m_v(valence), diag s_v²) with a learned affine mean and scale
+  (z_a likewise with arousal), so that what z_v holds beyond valence costs KL, and identity drains into z_z.
 """
 
 from __future__ import annotations
@@ -109,3 +115,52 @@ class Inhibition(StructureTerm):
         z = self.from_z(reverse_gradient(enc.z.mu))
         cross = torch.cat([self.from_a(reverse_gradient(enc.a.mu)), self.from_v(reverse_gradient(enc.v.mu))], dim=1)
         return _squared_error(z, va) + _squared_error(cross, va)
+
+
+def _squared_correlation(codes: Tensor, label: Tensor) -> Tensor:
+    """Sum over the codes ``[B, d]`` of their squared Pearson correlation with ``label [B]`` over the rows whose
+    label is known (0 with fewer than three): for uncorrelated codes, the R² of a linear fit of the label."""
+    known = ~torch.isnan(label)
+    if int(known.sum()) < 3:
+        return codes.new_zeros(())
+    x, y = codes[known], label[known]
+    x = x - x.mean(0)
+    y = y - y.mean()
+    covariance = (x * y[:, None]).mean(0)
+    return (covariance.pow(2) / (x.pow(2).mean(0) * y.pow(2).mean()).clamp_min(1e-8)).sum()
+
+
+class Decorrelation(StructureTerm):
+    """Squared correlations of z_z with valence and arousal, of z_v with arousal and of z_a with valence (posterior
+    means), summed over codes and pairs: 0 when no code of a chunk varies linearly with an axis it should not
+    hold."""
+
+    def term(self, module: Any, x: Tensor, va: Tensor, out: Any) -> Tensor:
+        enc = out.encoding
+        pairs = ((enc.z.mu, 0), (enc.z.mu, 1), (enc.v.mu, 1), (enc.a.mu, 0))
+        return sum(_squared_correlation(codes, va[:, axis]) for codes, axis in pairs)
+
+
+class ConditionalPrior(StructureTerm):
+    """KL of the aligned chunks' posteriors to priors conditioned on their labels (see the module docstring),
+    averaged over the rows whose label is known, summed over the two chunks.
+
+    Args:
+        dim_v, dim_a: the chunk sizes; weight: the term's weight.
+    """
+
+    def __init__(self, dim_v: int, dim_a: int, weight: float = 1.0) -> None:
+        super().__init__(weight)
+        self.mean = nn.ModuleList([nn.Linear(1, dim_v), nn.Linear(1, dim_a)])
+        self.log_var = nn.ParameterList([nn.Parameter(torch.zeros(dim_v)), nn.Parameter(torch.zeros(dim_a))])
+
+    def term(self, module: Any, x: Tensor, va: Tensor, out: Any) -> Tensor:
+        total = va.new_zeros(())
+        for axis, posterior in enumerate((out.encoding.v, out.encoding.a)):
+            label = va[:, axis]
+            mean = self.mean[axis](torch.nan_to_num(label)[:, None])
+            log_var = self.log_var[axis]
+            kl = 0.5 * (log_var - posterior.logvar + (posterior.logvar.exp() + (posterior.mu - mean).pow(2))
+                        / log_var.exp() - 1).sum(1)  # fmt: skip
+            total = total + masked_mean(kl, label)
+        return total

@@ -73,6 +73,11 @@ def has_true_va(latents: Latents) -> bool:
     return latents.factors is not None and tuple(latents.factor_names[:2]) == ("valence", "arousal")
 
 
+def best_va(latents: Latents) -> np.ndarray:
+    """``[N, 2]``: the true VA where the data knows it, else the annotated VA (NaN where unknown)."""
+    return latents.factors[:, :2] if has_true_va(latents) else latents.va
+
+
 def no_labels(*arrays: np.ndarray) -> bool:
     """Whether any of the label arrays is entirely unknown (NaN VA or -1 classes)."""
     return any((np.isnan(a).all() if a.dtype.kind == "f" else (a < 0).all()) for a in arrays)

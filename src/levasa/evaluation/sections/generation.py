@@ -6,8 +6,9 @@ of the model, reads valence, arousal and the identity factors from what the mode
 - ``reconstruction``: decode(mu(x)) against the face's own VA and identity;
 - ``swap``: decode([z_v(B), z_a(B), z_z(A)]) for a donor B of another subject: its VA should follow the donor
   (CCC to the donor high, to the recipient low) and its identity the recipient;
-- ``edit``: each held-out face's aligned chunks moved until the model's own readout hits each point of a grid over
-  the circumplex, decoded and judged: CCC and slope of the judged VA against the targets.
+- ``edit``: each held-out face's aligned chunks moved, the way they move with their label in the training data
+  (the least-squares slope of each code on the label), until the model's own readout hits each point of a grid
+  over the circumplex; decoded and judged: CCC and slope of the judged VA against the targets.
 
 Identity scores are the mean R² over the identity factors that the judge itself reads from real held-out faces
 with R² >= ``min_factor_r2`` (listed in ``judge.identity_factors``), so that a factor no judge can see counts for
@@ -21,9 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from levasa.evaluation.edits import hit_readout, swap_donors, swapped_latents, va_grid, va_range
+from levasa.evaluation.edits import hit_readout, label_directions, swap_donors, swapped_latents, va_grid, va_range
 from levasa.evaluation.judge import Judge, JudgeSettings, describe, fit_judge, judge_targets
-from levasa.evaluation.sections.base import Context, Section
+from levasa.evaluation.sections.base import Context, Section, best_va
 from levasa.markdown import table
 from levasa.metrics.alignment import AXES, ccc
 
@@ -92,8 +93,9 @@ class Generation(Section):
         grid = va_grid(self.edit_steps, *va_range(truth[:, :2], self.edit_coverage))
         chunks = {name: np.repeat(values[rows], len(grid), axis=0) for name, values in context.test.chunks.items()}
         target = np.tile(grid, (len(rows), 1))
+        directions = label_directions(context.train.chunks, best_va(context.train))
         z_v, z_a = hit_readout(
-            module.alignment.readout, *(torch.from_numpy(chunks[c]) for c in "va"), torch.from_numpy(target)
+            module.alignment.readout, *(torch.from_numpy(chunks[c]) for c in "va"), torch.from_numpy(target), directions
         )
         judged = judge(decode(np.concatenate([z_v.numpy(), z_a.numpy(), chunks["z"]], axis=1)))
         return {
