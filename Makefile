@@ -66,5 +66,6 @@ bench:
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_time_to_quality.py
 
-clean:
-	rm -rf outputs multirun lightning_logs .pytest_cache .ruff_cache
+clean:   ## caches and build litter only: trained runs (outputs/, lightning_logs/, multirun/) and datasets are kept
+	rm -rf .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info data/cache data/synthetic
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -3,6 +3,7 @@ named or, with ``data.skip_invalid=true``, skipped and counted."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,34 @@ def test_a_broken_image_is_named_or_skipped_and_counted(tmp_path: Path, damage: 
     module = folder_module(tmp_path, root, "data.skip_invalid=true")
     assert module.skipped == {"unreadable image": 1}
     assert sum(len(ds) for ds in module.datasets.values()) == 19
+
+
+def test_a_strict_run_after_a_lenient_one_stops_at_the_broken_image(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "faces")
+    victim = sorted(root.rglob("*.jpg"))[3]
+    victim.write_bytes(b"hello")
+    lenient = folder_module(tmp_path, root, "data.skip_invalid=true")
+    assert lenient.skipped == {"unreadable image": 1}
+    with pytest.raises(ImageError, match=victim.name.replace(".", r"\.")):  # not 19 faces and "nothing was left out"
+        folder_module(tmp_path, root)
+
+
+def test_an_image_over_the_pixel_limit_is_named_with_its_size_or_skipped(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "faces")
+    victim = sorted(root.rglob("*.jpg"))[5]
+    Image.new("RGB", (300, 200), (90, 90, 90)).save(victim)
+    with pytest.raises(ImageError, match=rf"{victim.name}: 300x200 pixels .*data\.max_pixels=50000"):
+        folder_module(tmp_path, root, "data.max_pixels=50000")
+    module = folder_module(tmp_path, root, "data.max_pixels=50000", "data.skip_invalid=true")
+    assert module.skipped == {"unreadable image": 1}
+    assert sum(len(ds) for ds in module.datasets.values()) == 19
+    assert folder_module(tmp_path, root, "data.max_pixels=null").skipped == {}
+
+
+def test_data_cache_hash_keys_the_cache_on_each_images_bytes(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "faces")
+    hashed = folder_module(tmp_path, root, "data.cache_hash=true").cache().folder
+    plain = folder_module(tmp_path, root).cache().folder
+    assert hashed != plain
+    assert json.loads((hashed / "index.json").read_text())["identity"]["files"] == "content"
+    assert json.loads((plain / "index.json").read_text())["identity"]["files"] == "stat"

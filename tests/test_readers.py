@@ -26,7 +26,7 @@ from levasa.data.readers import (
     read_folder,
     read_imfdb,
 )
-from levasa.data.readers.records import BadValueError
+from levasa.data.readers.records import BadValueError, Records
 from levasa.vocabulary import EMOTIONS
 from tests.formats import (
     edit_json,
@@ -553,3 +553,78 @@ def test_folder_bad_input(tmp_path):
         read_folder(root)
     records = read_folder(root, skip_invalid=True)
     assert records.skipped == {"image without an annotation": 1} and len(records) == 14
+
+
+# -------------------------------------------------------------------------- image paths outside the root (issue 16)
+
+OUTSIDE = "image path outside the root"
+
+
+@pytest.mark.parametrize(
+    "escape",
+    ["../../outside.jpg", "1/../../../outside.jpg", "ABSOLUTE", "C:\\outside.jpg", "\\\\server\\share\\outside.jpg"],
+)
+def test_affectnet2017_paths_outside_the_root_are_bad_rows(affectnet2017, escape):
+    outside = affectnet2017.parent / "outside.jpg"  # what ../../outside.jpg reaches from the image folder
+    save_image(outside, np.full((96, 96, 3), 128, np.uint8))
+    path = affectnet2017 / "Manually_Annotated_file_lists" / "training.csv"
+    line = kept_line(path)
+    set_field(path, line, 0, str(outside) if escape == "ABSOLUTE" else escape)
+    with pytest.raises(ReaderError, match=rf"training\.csv:{line}: {OUTSIDE}"):
+        read_affectnet(affectnet2017)
+    records = read_affectnet(affectnet2017, skip_invalid=True)
+    assert records.skipped[OUTSIDE] == 1 and len(records) == 31
+    assert not any(".." in p.split("/") or p.startswith("/") for p in records.paths)
+
+
+def test_affectnet2017_a_name_that_only_starts_with_dots_is_inside(affectnet2017):
+    path = affectnet2017 / "Manually_Annotated_file_lists" / "training.csv"
+    line = kept_line(path)
+    save_image(affectnet2017 / "Manually_Annotated_Images" / "2" / "..face.jpg", np.zeros((96, 96, 3), np.uint8))
+    set_field(path, line, 0, "2/..face.jpg")
+    assert "Manually_Annotated_Images/2/..face.jpg" in read_affectnet(affectnet2017).paths
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../x.png", "a/../../x.png", "a/..", "/abs/x.png", "C:/x.png", "c:x.png", "\\\\host\\x.png", "a\\..\\x.png"],
+)
+def test_records_refuse_image_paths_outside_the_root(tmp_path, path):
+    with pytest.raises(ReaderError, match=rf"test: image path {re.escape(repr(path))} .*outside the root"):
+        Records("test", tmp_path, [path], np.zeros((1, 2)), [0], ["k"], ["k"], [""])
+    inside = Records("test", tmp_path, ["a/..b.png"], np.zeros((1, 2)), [0], ["k"], ["k"], [""])
+    assert inside.paths == ["a/..b.png"]
+
+
+@pytest.mark.parametrize("escape", ["../outside.jpg", "p0/../../outside.jpg", "ABSOLUTE"])
+def test_folder_keys_outside_the_root_are_bad_rows(tmp_path, escape):
+    root = make_folder(tmp_path / "mine")
+    outside = tmp_path / "outside.jpg"
+    save_image(outside, np.zeros((8, 8, 3), np.uint8))
+    key = str(outside) if escape == "ABSOLUTE" else escape
+    edit_lines(root / "labels.csv", lambda lines: [*lines, f"{key},happy"])
+    with pytest.raises(ReaderError, match=rf"labels\.csv: key '{re.escape(key)}': {OUTSIDE}"):
+        read_folder(root)
+    records = read_folder(root, skip_invalid=True)
+    assert records.skipped == {OUTSIDE: 1} and len(records) == 20
+
+
+def test_imfdb_and_afew_va_only_read_images_they_list_inside_the_root(tmp_path):
+    """Their image paths come from folder listings under the root: a name with folders in an annotation never
+    reaches outside it (IMFDB keeps the file name, AFEW-VA frame names must match a frame file)."""
+    root = make_imfdb(tmp_path / "imfdb")
+    save_image(tmp_path / "outside.jpg", np.zeros((8, 8, 3), np.uint8))
+    txt = root / "ActorA" / "Film00" / "Film00.txt"
+    lines = txt.read_text().splitlines()
+    fields = lines[1].split("\t")
+    fields[2] = "../../../../outside.jpg"
+    edit_lines(txt, lambda old: [*old, "\t".join(fields)])
+    with pytest.raises(ReaderError, match=r"Film00\.txt:\d+: annotation without an image \(no images/outside\.jpg\)"):
+        read_imfdb(root)
+    assert not any("outside" in p for p in read_imfdb(root, skip_invalid=True).paths)
+    afew = make_afew_va(tmp_path / "afew")
+    save_image(tmp_path / "00000.png", np.zeros((8, 8, 3), np.uint8))
+    edit_json(afew / "001" / "001.json", lambda doc: doc["frames"].update({"../../00000": doc["frames"]["00000"]}))
+    with pytest.raises(ReaderError, match=r"frame \.\./\.\./00000: annotation without an image"):
+        read_afew_va(afew)
+    assert all(p.startswith(("0", "1", "2", "3", "4", "5", "6")) for p in read_afew_va(afew, skip_invalid=True).paths)

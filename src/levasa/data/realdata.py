@@ -20,6 +20,7 @@ from levasa.data.cache import CropSettings, FaceCache, load_or_build
 from levasa.data.datamodule import STAGES, SplitDataModule
 from levasa.data.dataset import FaceArrayDataset, split_subjects
 from levasa.data.fill import LabelFill, fill_missing_labels
+from levasa.data.images import DEFAULT_MAX_PIXELS
 from levasa.data.readers.records import ReaderError, Records
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,10 @@ class FaceDataModule(SplitDataModule):
         batch_size, num_workers: DataLoader settings.
         cache_dir: where preprocessing caches are kept.
         decode_workers: threads decoding images while the cache is built (None: up to 8, one per core).
+        max_pixels: an image declaring more pixels is refused before it is decoded (an error naming it and its
+            size; counted as unreadable with ``skip_invalid``); None: only Pillow's own limit.
+        cache_hash: key the preprocessing cache on each image's bytes (all read at every start) instead of
+            its size, mtime, inode and ctime.
         seed: seeds the splits and the label fill.
         fill: fill the label kind the dataset lacks by annotation transfer (the ``data/fill`` group), or None.
     """
@@ -77,6 +82,8 @@ class FaceDataModule(SplitDataModule):
         num_workers: int = 0,
         cache_dir: str | Path = "data/cache",
         decode_workers: int | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        cache_hash: bool = False,
         seed: int = 0,
         fill: LabelFill | None = None,
     ) -> None:
@@ -84,7 +91,7 @@ class FaceDataModule(SplitDataModule):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, found {batch_size}")
         self.save_hyperparameters(logger=False)
-        self.settings = CropSettings(image_size, box_scale)
+        self.settings = CropSettings(image_size, box_scale, max_pixels)
         self.reader = reader
         self.fill = fill
         self.skipped: Counter = Counter()
@@ -108,7 +115,9 @@ class FaceDataModule(SplitDataModule):
         """The preprocessing cache of the records (built on first use, then reused)."""
         if self._cache is None:
             hp = self.hparams
-            self._cache = load_or_build(self.records(), self.settings, hp.cache_dir, hp.skip_invalid, hp.decode_workers)
+            self._cache = load_or_build(
+                self.records(), self.settings, hp.cache_dir, hp.skip_invalid, hp.decode_workers, hp.cache_hash
+            )
         return self._cache
 
     def prepare_data(self) -> None:

@@ -23,6 +23,7 @@ from typing import TypeVar
 from levasa.data.images import IMAGE_SUFFIXES
 from levasa.data.readers.npy import NOT_A_NUMBER, read_number
 from levasa.data.readers.records import (
+    OUTSIDE_ROOT,
     BadValueError,
     FileIndex,
     ReaderError,
@@ -32,6 +33,7 @@ from levasa.data.readers.records import (
     box_problem,
     check_root,
     collect,
+    path_problem,
 )
 from levasa.vocabulary import NUM_BASIC_EMOTIONS
 
@@ -204,6 +206,9 @@ def _parse_2017(fields: list[str]) -> tuple[str, tuple[float, float, float, floa
     key = fields[0].strip().replace("\\", "/")
     if not key:
         raise BadValueError("empty subDirectory_filePath")
+    problem = path_problem(key)
+    if problem:
+        raise BadValueError(OUTSIDE_ROOT, f"({fields[0].strip()!r}: {problem})")
     numbers = {}
     for column in (1, 2, 3, 4, 7, 8):
         try:

@@ -16,7 +16,16 @@ import numpy as np
 from levasa.annotation.files import Annotations, read_annotations
 from levasa.annotation.labels import AnnotationError, label_indices
 from levasa.data.images import IMAGE_SUFFIXES
-from levasa.data.readers.records import ReaderError, Records, Row, Skips, check_root, collect
+from levasa.data.readers.records import (
+    OUTSIDE_ROOT,
+    ReaderError,
+    Records,
+    Row,
+    Skips,
+    check_root,
+    collect,
+    path_problem,
+)
 from levasa.vocabulary import UNKNOWN_EMOTION
 
 LABEL_FILES = ("labels.csv", "labels.json")
@@ -68,6 +77,10 @@ def read_folder(
         where = f"{path}: key {key!r}"
         if not known[i]:
             skips.problem("unknown label", where, repr(str(annotations.labels[i])))
+            continue
+        problem = path_problem(key)
+        if problem:
+            skips.problem(OUTSIDE_ROOT, where, f"({problem})")
             continue
         if key in matched:
             skips.problem("duplicate key", where, "(the same image written two ways)")

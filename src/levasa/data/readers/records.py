@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test", "")
 """Official split names a reader may assign; ``""`` where the dataset has none (a seeded split is made)."""
+OUTSIDE_ROOT = "image path outside the root"
+"""The reason counted for a row whose image path is absolute or climbs out of the root with ``..``."""
 
 
 class ReaderError(InputError):
@@ -46,7 +48,8 @@ class Records:
     Attributes:
         source: the reader's name (``affectnet``, ``afew_va``, ``imfdb``, ``folder``).
         root: the dataset root the paths are relative to.
-        paths: image file of each row, relative to ``root``.
+        paths: image file of each row, relative to ``root`` (never absolute, never with a ``..`` part: see
+            :func:`path_problem`).
         va: float32 ``[N, 2]`` (valence, arousal) in ``[-1, 1]``, NaN where unknown.
         emotion: int64 ``[N]`` index into :data:`levasa.vocabulary.EMOTIONS`, -1 where unknown.
         keys: ``[N]`` stable unique string ids (used to key annotation files).
@@ -70,6 +73,10 @@ class Records:
 
     def __post_init__(self) -> None:
         n = len(self.paths)
+        for path in self.paths:
+            problem = path_problem(path)
+            if problem:
+                raise ReaderError(f"{self.source}: image path {path!r} is outside the root {self.root} ({problem})")
         self.va = np.asarray(self.va, dtype=np.float32).reshape(n, 2)
         self.emotion = np.asarray(self.emotion, dtype=np.int64).reshape(n)
         self.keys = np.asarray(self.keys, dtype=str).reshape(n)
@@ -134,6 +141,22 @@ class Skips:
     def report(self) -> None:
         for reason, count in sorted(self.counts.items()):
             log.info("%s: left out %d rows: %s", self.source, count, reason)
+
+
+def path_problem(rel: str) -> str:
+    """Why the image path ``rel`` (relative to a dataset root) could name a file outside the root, or ``""``:
+    an absolute path, a drive or share (``C:``, ``\\\\host``), or a ``..`` part (also with backslashes, which
+    annotation files written on Windows use). Symbolic links under the root are followed as they are."""
+    if ".." not in rel and rel[1:2] != ":" and not rel.startswith(("/", "\\")):  # the usual path, quickly
+        return ""
+    posix = rel.replace("\\", "/")
+    if posix.startswith("/"):
+        return "an absolute path"
+    if len(posix) > 1 and posix[1] == ":" and posix[0].isascii() and posix[0].isalpha():
+        return "a path on a drive"
+    if ".." in posix.split("/"):
+        return "a '..' part"
+    return ""
 
 
 def check_root(root: str | Path, source: str, layout: str) -> Path:

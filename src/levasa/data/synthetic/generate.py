@@ -11,7 +11,9 @@ import inspect
 import json
 import logging
 import sys
+import time
 import zipfile
+from contextlib import suppress
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1
 """Bumped whenever the rendering or the sampling changes, so that stale caches are not reused."""
+STALE_TEMPORARY_SECONDS = 3600.0
+"""A cache write's temporary file untouched this long was left by a killed process (a write takes seconds)."""
 
 VARIANTS = ("both", "va", "category")
 """Label variants: AffectNet-like (both), AFEW-like (VA only), IMFDB-like (category only)."""
@@ -140,5 +144,20 @@ def load_or_generate(cache_dir: str | Path | None, **generate_kwargs) -> Synthet
             log.warning("synthetic cache %s is unreadable (%s); regenerating it", path, err)
     faces = generate(**bound.arguments)
     arrays = {f.name: getattr(faces, f.name) for f in fields(SyntheticFaces)}
+    remove_stale_temporaries(path.parent)
     write_atomic(path, lambda f: np.savez(f, **arrays), binary=True)
     return faces
+
+
+def remove_stale_temporaries(cache_dir: Path) -> list[Path]:
+    """Delete the temporary files of cache writes that a killed process left in ``cache_dir`` (hidden
+    ``.synthetic_*.npz.*.tmp`` files untouched for :data:`STALE_TEMPORARY_SECONDS`; a write in progress is left
+    alone). Returns the files removed."""
+    removed = []
+    for tmp in sorted(cache_dir.glob(".synthetic_*.npz.*.tmp")) if cache_dir.is_dir() else []:
+        with suppress(OSError):
+            if time.time() - tmp.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                tmp.unlink()
+                removed.append(tmp)
+                log.warning("removed %s, left by a synthetic cache write that was killed", tmp)
+    return removed
