@@ -30,6 +30,7 @@ import torch
 from common import (
     bare_steps,
     build,
+    cpu_flags,
     images_per_second,
     lightning_throughput,
     machine,
@@ -76,15 +77,6 @@ def readout_ccc(overrides: list[str], steps: int, out: Path) -> tuple[float, flo
     fp32 = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False, precision="32-true")
     (result,) = fp32.validate(module, datamodule=datamodule, verbose=False)
     return result["val/align/ccc_v"], result["val/align/ccc_a"], rate
-
-
-def bf16_instructions() -> str:
-    try:
-        flags = next(ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return "unknown (no /proc/cpuinfo)"
-    found = [f for f in ("avx512_bf16", "amx_bf16", "avx512f", "avx2", "fma") if f in flags]
-    return ", ".join(found) + ("" if {"avx512_bf16", "amx_bf16"} & set(found) else " (no bf16 instructions)")
 
 
 def step_flops(overrides: list[str], out: Path) -> float:
@@ -141,7 +133,7 @@ def main() -> None:
         ]
         nchw = [*overrides, "model.channels_last=false"]
         print(f"Machine: {machine()}")
-        print(f"CPU instructions: {bf16_instructions()}")
+        print(f"CPU instructions: {cpu_flags()}")
         print(f"Default LeVAsa, {args.image_size}x{args.image_size}, batch {args.batch_size}, {args.steps} timed steps")
         results: dict[str, float] = {}
         notes: dict[str, str] = {}

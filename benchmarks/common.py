@@ -25,6 +25,17 @@ def machine() -> str:
     return f"{cpu_model()}, {torch.get_num_threads()} torch threads, {gpu}; torch {torch.__version__}"
 
 
+def cpu_flags() -> str:
+    """The vector-instruction flags that decide the speed of a step here (``/proc/cpuinfo``), comma-separated, with a
+    note when the CPU has no native bf16."""
+    try:
+        flags = next(ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown (no /proc/cpuinfo)"
+    found = [f for f in ("avx512_bf16", "amx_bf16", "avx512f", "avx2", "fma") if f in flags]
+    return ", ".join(found) + ("" if {"avx512_bf16", "amx_bf16"} & set(found) else " (no bf16 instructions)")
+
+
 def train_config(overrides: list[str], output_dir: str | Path) -> DictConfig:
     """``levasa/conf/train.yaml`` composed with ``overrides``, writing under ``output_dir`` (no Hydra run)."""
     GlobalHydra.instance().clear()

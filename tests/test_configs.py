@@ -144,6 +144,22 @@ PAPER_ALIGNMENT = {
     "model.alignment.dim_v": "<removed>",
     "model.alignment.dim_a": "<removed>",
 }
+PAPER_NETWORK = {
+    "model.encoder._target_": "levasa.models.networks.ConvEncoder",
+    "model.encoder.widths": [64, 128, 256, 512],
+    "model.encoder.hidden": [512, 128],
+    "model.encoder.chunks.v": 32,
+    "model.encoder.chunks.a": 32,
+    "model.encoder.blocks": "<removed>",
+    "model.decoder._target_": "levasa.models.networks.ConvDecoder",
+    "model.decoder.blocks": "<removed>",
+}
+"""What objective=paper changes in the networks: the paper's (32-code chunks; z_z keeps its 32)."""
+NO_TERMS = {"model.terms": None} | {
+    f"model.terms.{key}": "<removed>"
+    for key in ("cycle._target_", "cycle.weight", "cycle.identity", "decorrelate._target_", "decorrelate.weight")
+}
+PAPER_OBJECTIVE = {"alpha": 100.0, "beta": 0.1, "model.reconstruction": "mse", **NO_TERMS, **PAPER_NETWORK}
 OVERLAY_CHANGES = {
     "debug=fdr": {"trainer.fast_dev_run": True},
     "debug=limit": {
@@ -154,19 +170,16 @@ OVERLAY_CHANGES = {
     },
     "debug=overfit": {"trainer.overfit_batches": 2, "trainer.max_epochs": 40, "trainer.log_every_n_steps": 1},
     "experiment=small32": {"data.image_size": 32},
-    "experiment=paper_weighting": {"alpha": 0.3, "beta": 0.5, "model.reduction": "mean", **PAPER_ALIGNMENT},
+    "experiment=paper_weighting": {
+        **PAPER_OBJECTIVE,
+        "alpha": 0.3,
+        "beta": 0.5,
+        "model.reduction": "mean",
+        **PAPER_ALIGNMENT,
+    },
     "experiment=synthetic_imfdb": {"data.variant": "category", **AFFECTNET_FILL},
     "experiment=synthetic_afew": {"data.variant": "va", **AFFECTNET_FILL},
-    "experiment=structured": {
-        "alpha": 5000.0,
-        "beta": 1.0,
-        "model.reconstruction": "gaussian",
-        "model.terms.cycle._target_": "levasa.losses.structure.SwapCycle",
-        "model.terms.cycle.weight": 5000.0,
-        "model.terms.cycle.identity": 0.01,
-        "model.terms.decorrelate._target_": "levasa.losses.structure.Decorrelation",
-        "model.terms.decorrelate.weight": 312.5,
-    },
+    "objective=paper": PAPER_OBJECTIVE,
 }
 """Exactly what each overlay changes in the default training config."""
 
@@ -176,8 +189,7 @@ PAPER_DATA = {"paper_imfdb": "imfdb", "paper_afew": "afew_va"}
 
 def test_every_overlay_is_listed():
     listed = {o.split("=")[1] for o in OVERLAY_CHANGES} | {f"{p}{s}" for p in PAPER_DATA for s in ("", "_faithful")}
-    listed.add("structured_vanilla")
-    assert listed == set(options("debug")) | set(options("experiment"))
+    assert listed == set(options("debug")) | set(options("experiment")) | set(options("objective")) - {"structured"}
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAY_CHANGES))
@@ -193,7 +205,8 @@ def test_paper_presets_set_the_dataset_the_paper_alignment_and_for_faithful_its_
     assert changed["data.root"] == f"${{paths.data_dir}}/{name}"
     assert {k: changed[k] for k in {**AFFECTNET_FILL, **PAPER_ALIGNMENT}} == {**AFFECTNET_FILL, **PAPER_ALIGNMENT}
     weighting = {"alpha": 0.3, "beta": 0.5, "model.reduction": "mean"}
-    assert {k: changed.get(k) for k in weighting} == (weighting if "faithful" in preset else dict.fromkeys(weighting))
+    paper = {**PAPER_OBJECTIVE, "model.reduction": None, **(weighting if "faithful" in preset else {})}
+    assert {k: changed.get(k) for k in paper} == paper  # the paper's objective and networks, its weighting if faithful
     assert not any(k.startswith(("trainer.", "callbacks.", "logger.")) for k in changed)
     assert isinstance(
         instantiate(compose_config([f"experiment={preset}", "paths.output_dir=/out"]).model), LatentVAModule
@@ -209,7 +222,7 @@ def test_paper_weighting_preset_sets_the_original_weights(make_cfg):
 def test_alpha_grid_is_a_multirun_over_alpha():
     cfg = compose_config(["hparams_search=alpha_grid"], keep_hydra=True)
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
-    assert cfg.hydra.sweeper.params == {"alpha": "0,1,10,100"}
+    assert cfg.hydra.sweeper.params == {"alpha": "0,500,5000,50000"}
     assert OmegaConf.to_container(cfg.hydra.sweep)["subdir"] == "${hydra.job.num}"  # one directory per job
 
 
@@ -229,8 +242,13 @@ def test_negative_weights_fail_at_instantiation(make_cfg, override):
     assert override.split("=")[0] in str(err.value)
 
 
-def test_the_structured_vanilla_twin_has_the_same_likelihood_and_no_alignment_or_terms():
-    changed = changes(["experiment=structured_vanilla"])
-    assert changed["model.reconstruction"] == "gaussian" and changed["beta"] == 1.0
-    assert changed["model.alignment"] is None and not any(k.startswith("model.terms") for k in changed)
-    assert {k for k in changed if not k.startswith("model.alignment")} == {"model.reconstruction", "beta"}
+def test_the_vanilla_vae_gets_the_default_objective_without_alignment():
+    """Same likelihood, weights, networks and budget as LeVAsa; its structure terms are zero without aligned chunks."""
+    changed = changes(["model=vanilla"])
+    assert changed == {
+        "model.alignment": None,
+        "model.alignment._target_": "<removed>",
+        "model.alignment.dim_v": "<removed>",
+        "model.alignment.dim_a": "<removed>",
+        "model.alignment.use_mean": "<removed>",
+    }

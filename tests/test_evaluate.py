@@ -165,7 +165,7 @@ def train_tiny(out: Path, data: Path, *overrides: str) -> Path:
 
 def test_a_run_trained_with_overrides_evaluates_without_repeating_them(tmp_path):
     ckpt = train_tiny(tmp_path / "run", tmp_path / "data", "model.encoder.chunks.v=6", "model.encoder.chunks.z=10")
-    assert load_module(ckpt).encoder.chunks == {"v": 6, "a": 32, "z": 10}
+    assert load_module(ckpt).encoder.chunks == {"v": 6, "a": 2, "z": 10}
     metrics = run_evaluate(tmp_path, ckpt)
     assert metrics["disentanglement"]["mig"] >= 0 and "ccc" in metrics["alignment"]["valence"]
 

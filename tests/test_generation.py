@@ -102,6 +102,10 @@ def test_a_perfect_model_scores_about_one(perfect):
         assert perfect["edit"]["ccc"][axis] > 0.8
         assert 0.8 < perfect["edit"]["slope"][axis] < 1.2
     assert perfect["swap"]["identity_r2_recipient"] > 0.6
+    factors = perfect["swap"]["factor_r2_recipient"]  # per factor, the same factors the mean is taken over
+    assert list(factors) == perfect["judge"]["identity_factors"]
+    assert np.mean(list(factors.values())) == pytest.approx(perfect["swap"]["identity_r2_recipient"])
+    assert list(perfect["reconstruction"]["factor_r2"]) == list(factors)
 
 
 def test_a_model_that_ignores_its_latent_scores_about_zero(faces):

@@ -5,7 +5,7 @@ import torch
 
 from levasa.losses.alignment import LinearAlignment, MSEAlignment
 from levasa.models.module import LatentVAModule
-from levasa.models.networks import ConvDecoder, ConvEncoder
+from levasa.models.networks import ConvDecoder, ConvEncoder, PyramidDecoder, PyramidEncoder
 
 
 def make_module(size: int = 32, alignment=None, **kwargs) -> LatentVAModule:
@@ -39,6 +39,26 @@ def test_bad_geometry_and_chunks_are_clear_errors():
         ConvEncoder(32, chunks={"v": 4, "a": 4})
     with pytest.raises(ValueError, match="positive"):
         ConvDecoder(32, chunks={"v": 0, "a": 4, "z": 4})
+
+
+@pytest.mark.parametrize(("size", "blocks"), [(32, 0), (64, 0), (64, 1)])
+def test_pyramid_network_halves_the_face_exactly_and_returns_its_size(size, blocks):
+    chunks = {"v": 2, "a": 2, "z": 32}
+    enc, dec = PyramidEncoder(size, chunks=chunks, blocks=blocks), PyramidDecoder(size, chunks=chunks, blocks=blocks)
+    x = torch.rand(2, 3, size, size)
+    encoding = enc(x)
+    assert encoding.v.mu.shape == encoding.a.mu.shape == (2, 2) and encoding.z.logvar.shape == (2, 32)
+    assert enc.trunk[0].in_features == 256 * (size // 16) ** 2  # no border lost: 4x4 (64) or 2x2 (32) maps
+    assert dec(encoding.mu).shape == (2, 3, size, size)
+
+
+def test_pyramid_bad_geometry_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"image_size=40 must be a multiple of 2\*\*4 = 16"):
+        PyramidEncoder(40)
+    with pytest.raises(ValueError, match="at least a 2x2 map"):
+        PyramidDecoder(16)
+    with pytest.raises(ValueError, match="at least one channel"):
+        PyramidEncoder(32, widths=())
 
 
 @pytest.mark.parametrize(("name", "value"), [("alpha", -1.0), ("beta", -0.1), ("alpha", float("nan"))])

@@ -31,6 +31,11 @@ from levasa.models.module import LatentVAModule
 from tests.helpers import ROOT, TINY, compose_config, umask
 
 SMALL = [
+    # The tolerances below were measured on the paper's objective (pixel MSE). The default's calibrated likelihood
+    # makes val/loss a small difference of large terms (relative figures mean little) and estimates the decoder's
+    # variance from each process's own batch (so DDP's 2 x 8 faces differ from 16 by design, docs/scaling.md): the
+    # machinery these tests check (checkpoints, resume, DDP) is the same for both.
+    "objective=paper",
     "model.encoder.widths=[8,16,32,64]",
     "model.encoder.hidden=[64,32]",
     "model.encoder.chunks={v:4,a:4,z:8}",

@@ -21,6 +21,7 @@ def test_reverse_gradient_is_the_identity_forward_and_negates_backward():
 
 def test_terms_join_the_objective_with_their_weights_and_are_logged_by_name(make_cfg):
     terms = [
+        "objective=paper",  # no terms of its own, so the objective holds exactly the two below
         "+model.terms.cycle={_target_: levasa.losses.structure.SwapCycle, weight: 2.0}",
         "+model.terms.inhibit={_target_: levasa.losses.structure.Inhibition, dim_v: 32, dim_a: 32, dim_z: 32}",
     ]
@@ -75,10 +76,13 @@ def test_decorrelation_is_zero_for_independent_chunks_and_one_per_pair_for_copie
     independent = torch.randn(512, 4)
     copies = SimpleNamespace(mu=torch.cat([va, va], dim=1))  # every code is valence or arousal itself
     term = Decorrelation()
-    none = term.term(None, None, va, chunks(independent))
+    levasa = SimpleNamespace(has_readout=True)
+    none = term.term(levasa, None, va, chunks(independent))
     assert none < 0.02
     full = SimpleNamespace(encoding=SimpleNamespace(v=copies, a=copies, z=copies))
     # each chunk is [V, A, V, A]: z_z holds V twice and A twice (4), z_v holds A twice (2), z_a V twice (2)
-    assert torch.isclose(term.term(None, None, va, full), torch.tensor(8.0), atol=0.05)
+    assert torch.isclose(term.term(levasa, None, va, full), torch.tensor(8.0), atol=0.05)
     va[:300, 0] = float("nan")  # unknown labels are left out
-    assert torch.isfinite(term.term(None, None, va, full))
+    assert torch.isfinite(term.term(levasa, None, va, full))
+    vanilla = SimpleNamespace(has_readout=False)  # chunks that are not aligned: nothing to keep apart
+    assert term.term(vanilla, torch.zeros(1), va, full) == 0

@@ -1,6 +1,7 @@
 """End to end: train(cfg) on the real composed config, shrunk to a tiny synthetic set."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ def test_fast_dev_run_of_each_model(make_cfg, model, capsys):
     name, _, alignment = model.partition("-")
     overrides = [f"model={name}", "debug=fdr"] + ([f"model/alignment={alignment}"] if alignment else [])
     metrics = train(make_cfg(*overrides))
-    assert metrics["val/loss"] > 0
+    assert math.isfinite(metrics["val/loss"])  # the calibrated likelihood's negative ELBO can be below 0
     assert (keys.CCC_V in metrics) == (name == "levasa")
     out_dir = Path(make_cfg().paths.output_dir)
     assert json.loads((out_dir / "metrics.json").read_text())["val/loss"] == metrics["val/loss"]
@@ -85,11 +86,12 @@ def test_every_experiment_preset_trains_with_its_labels(make_cfg, tmp_path, expe
 def test_compile_switch_trains_the_compiled_module_and_saves_plain_weights(make_cfg):
     """``compile=true`` (torch.compile, TorchInductor): training runs, and best.ckpt holds the plain module's
     weights (no ``_orig_mod.`` prefix), so it loads without compiling."""
-    metrics = train(make_cfg("compile=true", "debug=limit", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
-    assert metrics["val/loss"] > 0
+    cfg = make_cfg("compile=true", "debug=limit", "trainer.max_epochs=1", "trainer.limit_train_batches=2")
+    metrics = train(cfg)
+    assert math.isfinite(metrics["val/loss"])
     best = Path(metrics["run"]["best_checkpoint"])
     assert not any("_orig_mod" in key for key in read_checkpoint(best)["state_dict"])
-    assert load_module(best).encode(torch.rand(2, 3, 32, 32)).mu.shape == (2, 96)
+    assert load_module(best).encode(torch.rand(2, 3, 32, 32)).mu.shape == (2, sum(cfg.model.encoder.chunks.values()))
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +135,7 @@ def test_tensorboard_has_scalars_images_and_hparams(short_run):
     for name in ("train/loss", "train/recon", "train/kl", "train/align", keys.VAL_LOSS, keys.CCC_V, keys.CCC_A):
         assert name in scalars
     images = set(events.Tags()["images"])
-    assert {"val/reconstructions", "val/traverse_z_v", "val/traverse_z_a"} <= images
+    assert {"val/reconstructions", "val/swap", "val/traverse_z_v", "val/traverse_z_a", "val/va_plane"} <= images
     hparams = Path(cfg.paths.output_dir) / "tensorboard" / "hparams.yaml"
     assert f"alpha: {cfg.alpha}" in hparams.read_text()
 

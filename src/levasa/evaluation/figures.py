@@ -7,12 +7,13 @@ import torch
 from matplotlib.figure import Figure
 from torchvision.utils import make_grid
 
-from levasa.evaluation.edits import hit_readout, label_directions, swapped_latents, va_grid, va_range
+from levasa.evaluation.edits import hit_readout, label_directions, va_grid, va_range
 from levasa.evaluation.encode import Latents
 from levasa.evaluation.sections.base import best_va
 from levasa.models.module import LatentVAModule
 from levasa.viz.figures import circumplex_figure, image_figure, tsne_figure
 from levasa.viz.grids import model_grids
+from levasa.viz.grids import swap_grid as swap_grid_of
 
 
 def evaluation_figures(
@@ -24,7 +25,7 @@ def evaluation_figures(
     figures: dict[str, Figure] = {}
     if test.readout is not None:
         figures["circumplex"] = circumplex_figure(test.readout, test.va, test.emotion)
-    for name, grid in model_grids(module, images, torch.from_numpy(test.va[: len(images)])).items():
+    for name, grid in model_grids(module, images, torch.from_numpy(test.va[: len(images)]), swap=False).items():
         figures[name] = image_figure(grid.numpy(), name.replace("_", " "))
     figures["tsne"] = tsne_figure(test.chunks, test.emotion, seed)
     figures["swap_grid"] = image_figure(swap_grid(module, test, seed).numpy(), "swap: expression of the column's face")
@@ -58,11 +59,4 @@ def swap_grid(module: LatentVAModule, test: Latents, seed: int, n: int = 6) -> t
     """Swaps among ``n`` held-out faces of different subjects: the top row decodes the donors, the left column the
     recipients; cell (i, j) is recipient i's z_z with donor j's z_v and z_a. ``[3, H', W']``."""
     first = np.unique(test.subject, return_index=True)[1][:n]  # one face per subject
-    chunks = {c: test.chunks[c][first] for c in "vaz"}
-    own = module.decode(torch.from_numpy(np.concatenate([chunks[c] for c in "vaz"], axis=1)))
-    k = len(first)
-    recipients = {**chunks, "z": np.repeat(chunks["z"], k, axis=0)}  # row i: recipient i, k times
-    swapped = module.decode(torch.from_numpy(swapped_latents(recipients, np.tile(np.arange(k), k))))
-    blank = torch.ones_like(own[:1])
-    rows = [torch.cat([blank, own])] + [torch.cat([own[i : i + 1], swapped[i * k : (i + 1) * k]]) for i in range(k)]
-    return _grid(torch.cat(rows), k + 1)
+    return swap_grid_of(module, [torch.from_numpy(test.chunks[c][first]) for c in "vaz"])

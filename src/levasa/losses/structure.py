@@ -9,7 +9,7 @@
   hold it (Ganin and Lempitsky's domain-adversarial training, applied to the latent chunks).
 - :class:`Decorrelation`: the same inhibition as a bounded penalty: the squared correlations, over the batch, of
   the codes of z_z with valence and arousal, of z_v with arousal and of z_a with valence (linear dependence,
-  what a linear probe reads; no adversary to balance).
+  what a linear probe reads; no adversary to balance). Zero for a model without aligned chunks (Vanilla VAE).
 - :class:`ConditionalPrior`: a label-conditioned prior on the aligned chunks in the style of CCVAE (Joy et al.,
   2021): the posterior of z_v is pulled towards N(m_v(valence), diag s_v²) with a learned affine mean and scale
   (z_a likewise with arousal), so that what z_v holds beyond valence costs KL, and identity drains into z_z.
@@ -136,6 +136,8 @@ class Decorrelation(StructureTerm):
     hold."""
 
     def term(self, module: Any, x: Tensor, va: Tensor, out: Any) -> Tensor:
+        if not module.has_readout:  # a Vanilla VAE's chunks are not aligned: nothing to keep apart
+            return x.new_zeros(())
         enc = out.encoding
         pairs = ((enc.z.mu, 0), (enc.z.mu, 1), (enc.v.mu, 1), (enc.a.mu, 0))
         return sum(_squared_correlation(codes, va[:, axis]) for codes, axis in pairs)

@@ -133,3 +133,114 @@ class ConvDecoder(nn.Module):
         """Logits ``[B, 3, S, S]`` for latents ``z [B, D]``."""
         h = self.project(z).view(-1, self.top, self.side, self.side)
         return self.deconvs(h)
+
+
+def pyramid_side(image_size: int, widths: Sequence[int]) -> int:
+    """The feature map's side after ``len(widths)`` halvings; raises unless ``image_size`` halves exactly."""
+    if not widths:
+        raise ValueError("widths must list at least one channel count")
+    side, rest = divmod(image_size, 2 ** len(widths))
+    if rest or side < 2:
+        raise ValueError(
+            f"image_size={image_size} must be a multiple of 2**{len(widths)} = {2 ** len(widths)} (one halving per "
+            f"width) with at least a 2x2 map left; with 4 widths, 32 and 64 work"
+        )
+    return side
+
+
+class ResidualBlock(nn.Module):
+    """``x + conv(relu(bn(conv(x))))`` at constant size and width, followed by BatchNorm and ReLU."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+        )
+        self.out = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(x + self.body(x))
+
+
+def _stage(conv: nn.Module, channels: int, blocks: int) -> list[nn.Module]:
+    """A resampling convolution, BatchNorm, ReLU, then ``blocks`` residual blocks."""
+    return [conv, nn.BatchNorm2d(channels), nn.ReLU(inplace=True), *(ResidualBlock(channels) for _ in range(blocks))]
+
+
+class PyramidEncoder(nn.Module):
+    """Images ``[B, 3, S, S]`` in [0, 1] -> per-chunk Gaussian posteriors, through padded 4x4 stride-2 convolutions
+    that halve the side exactly (64 -> 32 -> 16 -> 8 -> 4 with four widths), each optionally followed by residual
+    blocks, then one hidden layer and a Gaussian head per chunk. The feature map keeps where things are (no
+    border lost to unpadded convolutions).
+
+    Args:
+        image_size: input side S (a multiple of ``2 ** len(widths)``).
+        widths: channels after each halving.
+        hidden: MLP widths between the flattened feature map and the heads.
+        chunks: latent chunk sizes ``{"v": d_v, "a": d_a, "z": d_z}``.
+        blocks: residual blocks after each halving.
+        in_channels: image channels.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        hidden: Sequence[int] = (256,),
+        chunks: Mapping[str, int] | None = None,
+        blocks: int = 0,
+        in_channels: int = 3,
+    ) -> None:
+        super().__init__()
+        self.chunks = check_chunks(chunks or {"v": 32, "a": 32, "z": 32})
+        side = pyramid_side(image_size, widths)
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip([in_channels, *widths[:-1]], widths, strict=True):
+            layers += _stage(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=False), c_out, blocks)
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.trunk = mlp([widths[-1] * side * side, *hidden])
+        self.heads = nn.ModuleDict({name: nn.Linear(hidden[-1], 2 * d) for name, d in self.chunks.items()})
+
+    def forward(self, x: Tensor) -> Encoding:
+        """Posteriors of z_v, z_a and z_z for ``x [B, 3, S, S]``."""
+        h = self.trunk(self.features(x))
+        return Encoding(**{name: Posterior(*head(h).chunk(2, dim=1)) for name, head in self.heads.items()})
+
+
+class PyramidDecoder(nn.Module):
+    """Latent ``[B, d_v + d_a + d_z]`` -> RGB logits ``[B, 3, S, S]``: a linear map to the smallest feature map,
+    then per width but the first a nearest-neighbour doubling and a 3x3 convolution (resize-convolution: no
+    checkerboard of overlapping transposed kernels), optionally residual blocks, and a last doubling with a 3x3
+    convolution to RGB at full size.
+
+    Args mirror :class:`PyramidEncoder`; the widths are traversed in reverse.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        hidden: Sequence[int] = (256,),
+        chunks: Mapping[str, int] | None = None,
+        blocks: int = 0,
+        out_channels: int = 3,
+    ) -> None:
+        super().__init__()
+        sizes = check_chunks(chunks or {"v": 32, "a": 32, "z": 32})
+        self.side = pyramid_side(image_size, widths)
+        self.top = widths[-1]
+        self.project = mlp([sum(sizes.values()), *reversed(hidden), self.top * self.side * self.side])
+        rev = list(reversed(widths))
+        layers: list[nn.Module] = []
+        for c_in, c_out in itertools.pairwise(rev):
+            conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+            layers += _stage(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv), c_out, blocks)
+        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(rev[-1], out_channels, 3, padding=1)]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Logits ``[B, 3, S, S]`` for latents ``z [B, D]``."""
+        return self.layers(self.project(z).view(-1, self.top, self.side, self.side))

@@ -70,13 +70,15 @@ class Generation(Section):
         identity = self._readable_identity(judge, real, truth)
         section: dict[str, Any] = {"judge": {**describe(judge), **_judge_scores(judge, real, truth, identity)}}
         decode = _decoder(context.module)
-        section["reconstruction"] = _scores(judge(decode(test.features("z_all"))), truth, identity)
+        names = tuple(judge.targets)
+        section["reconstruction"] = _scores(judge(decode(test.features("z_all"))), truth, identity, names)
         donors = swap_donors(test.subject, context.seed)
         swapped = judge(decode(swapped_latents(test.chunks, donors)))
         section["swap"] = {
             "ccc_donor": _ccc(swapped, truth[donors]),
             "ccc_recipient": _ccc(swapped, truth),
             "identity_r2_recipient": _identity_r2(swapped, truth, identity),
+            "factor_r2_recipient": _factor_r2(swapped, truth, identity, names),
         }
         section["edit"] = self._edit(context, judge, decode, truth)
         return section
@@ -171,8 +173,17 @@ def _identity_r2(pred: np.ndarray, truth: np.ndarray, identity: list[int]) -> fl
     return float(np.mean([_r2(pred[:, k], truth[:, k]) for k in identity])) if identity else float("nan")
 
 
-def _scores(pred: np.ndarray, truth: np.ndarray, identity: list[int]) -> dict[str, Any]:
-    return {"ccc": _ccc(pred, truth), "identity_r2": _identity_r2(pred, truth, identity)}
+def _factor_r2(pred: np.ndarray, truth: np.ndarray, identity: list[int], names: tuple[str, ...]) -> dict[str, float]:
+    """R² per scored identity factor, by name: which parts of the person a generated face keeps."""
+    return {names[k]: _r2(pred[:, k], truth[:, k]) for k in identity}
+
+
+def _scores(pred: np.ndarray, truth: np.ndarray, identity: list[int], names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "ccc": _ccc(pred, truth),
+        "identity_r2": _identity_r2(pred, truth, identity),
+        "factor_r2": _factor_r2(pred, truth, identity, names),
+    }
 
 
 def _slope(judged: np.ndarray, target: np.ndarray) -> float:
