@@ -19,7 +19,7 @@ from levasa.evaluation.figures import evaluation_figures
 from levasa.evaluation.outputs import write_figures, write_results
 from levasa.evaluation.sections.base import Context, Section
 from levasa.jobs.runconfig import run_config
-from levasa.models.checkpoint import module_from_checkpoint, read_checkpoint, stored_config
+from levasa.models.checkpoint import module_from_checkpoint, read_checkpoint, trusted_config
 
 HELD_OUT = ("val", "test")
 
@@ -57,7 +57,9 @@ def evaluate(
     """Evaluate ``cfg.ckpt`` on a held-out split; writes metrics.json, report.md, PNG figures and TensorBoard.
 
     The model and data are rebuilt from the config stored in the checkpoint, with ``overrides`` (the run-config
-    part of the command line) applied on top. Probes are fitted on the training split and scored on ``cfg.split``.
+    part of the command line) applied on top, once that config is checked to name only allowed targets (see
+    :func:`~levasa.models.checkpoint.trusted_config`; ``cfg.trusted_targets`` adds modules). Probes are fitted on
+    the training split and scored on ``cfg.split``.
     ``checkpoint``: the checkpoint's contents when the caller has read them already (it is read once per job).
     """
     started = time.perf_counter()
@@ -65,8 +67,9 @@ def evaluate(
     check_request(cfg)
     sections = build_sections(cfg)
     checkpoint = read_checkpoint(cfg.ckpt) if checkpoint is None else checkpoint
-    run_cfg = run_config(stored_config(checkpoint), list(overrides or []))
-    module = module_from_checkpoint(checkpoint)
+    trusted = list(cfg.get("trusted_targets") or [])
+    run_cfg = run_config(trusted_config(checkpoint, trusted), list(overrides or []))
+    module = module_from_checkpoint(checkpoint, trusted)
     context = encoded_context(cfg, run_cfg, module)
     metrics: dict[str, Any] = {name: section.compute(context) for name, section in sections.items()}
     shown = context.images[: cfg.probes.max_figure]

@@ -28,7 +28,7 @@ def read_faces(files: list[Path], size: int, skip_bad: bool) -> tuple[list[Path]
 def predict(cfg: DictConfig) -> Path:
     """Write valence, arousal and emotion of every image under ``cfg.input`` to a CSV; returns its path."""
     checkpoint = read_checkpoint(cfg.ckpt)
-    module = module_from_checkpoint(checkpoint)
+    module = module_from_checkpoint(checkpoint, list(cfg.get("trusted_targets") or []))
     if not module.has_readout:
         raise ValueError(f"{cfg.ckpt} is a Vanilla VAE: it has no VA readout to predict with")
     size = int(stored_config(checkpoint)["data"]["image_size"])

@@ -80,6 +80,11 @@ def resolve_ckpt_path(ckpt_path: str | None, callbacks: list[Any], out_dir: Path
     if ckpt_path is None or str(ckpt_path) == "":
         return None
     if str(ckpt_path) not in RESUME_MODES:
+        if "://" not in str(ckpt_path) and Path(ckpt_path).is_dir():
+            raise IsADirectoryError(
+                f"ckpt_path={ckpt_path} is a directory, not a checkpoint file: give its checkpoints/last.ckpt, or "
+                "ckpt_path=last with hydra.run.dir set to that run's directory"
+            )
         if "://" not in str(ckpt_path) and not Path(ckpt_path).is_file():
             raise FileNotFoundError(f"ckpt_path={ckpt_path}: no such checkpoint file")
         return str(ckpt_path)
@@ -97,6 +102,20 @@ def resolve_ckpt_path(ckpt_path: str | None, callbacks: list[Any], out_dir: Path
         "give the interrupted run's directory (hydra.run.dir=outputs/runs/<date>/<time>), or ckpt_path=PATH, "
         "or ckpt_path=auto to start afresh when there is none."
     )
+
+
+def check_request(cfg: DictConfig) -> None:
+    """Raise a clear error before anything is built when the trainer settings would train nothing (Lightning would
+    stop at once and the run would end with an untrained model's metrics.json)."""
+    trainer = cfg.trainer
+    if trainer.get("fast_dev_run"):
+        return
+    for key in ("max_epochs", "max_steps", "limit_train_batches"):
+        if trainer.get(key) == 0:
+            raise ValueError(
+                f"trainer.{key}=0 trains nothing: the run would end with an untrained model's figures. Give a "
+                f"positive trainer.{key} (trainer.fast_dev_run=true checks that everything runs)."
+            )
 
 
 def validate_alone(
@@ -125,7 +144,7 @@ def validate_alone(
         callbacks=[c for c in callbacks if not isinstance(c, ProgressBar)],  # checkpoints save nothing in validate
         plugins=None,
     )
-    return single.validate(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    return single.validate(model, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -139,6 +158,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     processes (DDP) only process 0 writes metrics.json and the others return ``{}``.
     """
     started = time.perf_counter()
+    check_request(cfg)
     L.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
     callbacks = instantiate_group(cfg.get("callbacks"))
@@ -152,15 +172,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         for folder in {Path(cb.dirpath) for cb in callbacks if isinstance(cb, ModelCheckpoint) and cb.dirpath}:
             remove_stale_temporaries(folder)
-    # compile=true: Lightning trains the torch.compile'd module and checkpoints the original's weights
-    trainer.fit(torch.compile(model) if cfg.get("compile") else model, datamodule=datamodule, ckpt_path=ckpt_path)
+    # compile=true: Lightning trains the torch.compile'd module and checkpoints the original's weights. A resumed
+    # checkpoint is loaded weights-only (check_resumable has read it so already, naming the file if it fails).
+    fitted = torch.compile(model) if cfg.get("compile") else model
+    trainer.fit(fitted, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if trainer.world_size > 1:
         results = validate_alone(cfg, trainer, model, datamodule, callbacks, best)
         if results is None:
             return {}
     else:
-        results = trainer.validate(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        results = trainer.validate(
+            model, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
+        )
     metrics: dict[str, Any] = {name: float(value) for name, value in results[0].items()}
     metrics["run"] = run_info(cfg, trainer, best, started, ckpt_path)
     write_json_atomic(out_dir / "metrics.json", metrics)

@@ -10,6 +10,7 @@ Logged names are ``stage/part`` (``train/loss``, ``val/kl``, ...) and, when the 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -152,11 +153,18 @@ class LatentVAModule(L.LightningModule):
             raise FloatingPointError(
                 f"training loss is not finite{'' if not here else ' on another process'} at global step "
                 f"{self.global_step} (epoch {self.current_epoch}, batch {batch_idx}; this process: {parts}). Training "
-                "stopped before this step's update; checkpoints/best.ckpt still holds the best model validated so "
-                "far. Lower the learning rate (model.optimizer.lr) or the loss weights, or resume from an earlier "
-                "checkpoint (ckpt_path=...)."
+                f"stopped before this step's update; {self._best_so_far()} Lower the learning rate "
+                "(model.optimizer.lr) or the loss weights, or resume from an earlier checkpoint (ckpt_path=...)."
             )
         return losses.loss
+
+    def _best_so_far(self) -> str:
+        """What the non-finite-loss error says of the best checkpoint: the file that holds it, or that none exists."""
+        callbacks = self.trainer.checkpoint_callbacks if self._trainer is not None else []
+        best = [cb.best_model_path for cb in callbacks if cb.best_model_path and Path(cb.best_model_path).is_file()]
+        if best:
+            return f"{best[0]} holds the best model validated so far."
+        return "no best checkpoint has been written (no finite validation yet)."
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor] | None:
         out, _ = self._step(batch, "val")
