@@ -18,11 +18,12 @@ demo: install   ## train LeVAsa on the synthetic default, evaluate it, say where
 	$(BIN)/python train.py hydra.run.dir=$(DEMO_RUN)
 	$(BIN)/python evaluate.py ckpt=$(DEMO_RUN)/checkpoints/best.ckpt hydra.run.dir=$(DEMO_RUN)/eval
 
-test: install   ## lint, the import contracts (pyproject.toml), then the whole test suite
+test: install   ## lint, the import contracts (pyproject.toml), the default suite, then the slow tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m slow
 
 lint:
 	$(BIN)/ruff check .

@@ -300,11 +300,6 @@ def test_a_run_that_would_train_nothing_is_a_clear_error(make_cfg, tmp_path, set
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the split is computed in levasa.data (dataset.split_subjects / FaceArrayDataset), owned by the data "
-    "helper: the empty-split check goes there; remove this mark with that fix",
-)
 def test_val_fraction_0_is_a_clear_error_naming_the_option(make_cfg, tmp_path):
     with pytest.raises(ValueError, match=r"val_fraction"):
         train(make_cfg(*QUIET, "data.val_fraction=0"))

@@ -1,6 +1,7 @@
 """evaluate(cfg): rebuilds a trained run from its checkpoint and writes the full report."""
 
 import csv
+import hashlib
 import json
 import subprocess
 import sys
@@ -193,3 +194,34 @@ def test_missing_ckpt_and_a_directory_without_jobs_are_clear_errors(tmp_path):
     cfg = compose_config([f"sweep={tmp_path / 'empty'}", f"paths.output_dir={tmp_path}"], "evaluate")
     with pytest.raises(ValueError, match="no numbered job directories"):
         evaluate_sweep(cfg)
+
+
+def test_an_evaluation_failing_part_way_leaves_the_previous_one_whole(tmp_path, checkpoints, monkeypatch):
+    """Issue 16, point 10: figures used to be written into the folder before metrics.json, so a second evaluation
+    stopped part-way left its figures beside the first one's metrics.json. Now everything is staged and moved in
+    together, metrics.json last."""
+    import levasa.evaluation.outputs as outputs
+
+    first = run_evaluate(tmp_path, checkpoints["levasa"])
+    out = tmp_path / "eval"
+    (out / "evaluate.log").write_text("a log Hydra keeps in the folder\n")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("stopped while writing the report")
+
+    monkeypatch.setattr(outputs, "render_report", fail)
+    with pytest.raises(RuntimeError, match="stopped while writing"):
+        run_evaluate(tmp_path, checkpoints["vanilla"])
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # not one new figure beside the old metrics.json, and no staging folder left
+    assert json.loads((out / "metrics.json").read_text())["run"]["checkpoint"] == str(checkpoints["levasa"])
+
+    monkeypatch.undo()
+    second = run_evaluate(tmp_path, checkpoints["vanilla"])  # a complete evaluation replaces the first one's outputs
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(second))
+    assert (out / "evaluate.log").read_text() == "a log Hydra keeps in the folder\n"  # not an output: kept
+    assert not list(out.glob(".staging.*"))
+    assert (out / "swap_grid.png").read_bytes() != before[Path("swap_grid.png")]
+    assert first["run"]["checkpoint_sha256"] == hashlib.sha256(checkpoints["levasa"].read_bytes()).hexdigest()
+    assert first["run"]["checkpoint_step"] == read_checkpoint(checkpoints["levasa"])["global_step"] > 0

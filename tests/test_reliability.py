@@ -7,9 +7,11 @@ figures quoted below come from these settings on the 2-core CI machine (torch 2.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -483,3 +485,185 @@ def test_slurm_launcher_config_names_submitit_and_only_its_options():
 def test_ddp_trainer_config_is_two_cpu_processes():
     trainer = compose_config([*TINY, "trainer=ddp"]).trainer
     assert (trainer.strategy, trainer.accelerator, trainer.devices) == ("ddp", "cpu", 2)
+
+
+# ------------------------------------------------------------------------------------------------- kill anywhere
+#
+# Train, evaluate and the study, each killed with SIGKILL at seeded random moments and then resumed or run again:
+# what they end with equals an uninterrupted run's (within RELATIVE / ABSOLUTE for a training resumed in mid-epoch,
+# exactly elsewhere), and no half-written file is read on the way (every file the outputs' marker lists is whole
+# whenever the marker exists). The moments come from random.Random(KILL_SEED); each kill is asserted to have hit a
+# running process, so the counts below are the counts of real kills.
+
+KILL_SEED = 16
+TRAIN_KILLS, EVALUATE_KILLS, STUDY_KILLS = 3, 3, 2
+EVALUATE = ["probes.n_jobs=1", "probes.max_train=200", "probes.max_figure=16"]
+
+
+def killed(command: list[str], cwd: Path, log: Path, moment: Any) -> None:
+    """Run ``command`` until ``moment()`` is true (polled every 10 ms), then SIGKILL it; the process must still have
+    been running (a kill that came too late would test nothing)."""
+    with log.open("a") as out:
+        proc = subprocess.Popen(command, cwd=cwd, env=script_env(), stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 240
+        while proc.poll() is None and time.monotonic() < deadline and not moment():
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL, f"the process ended before its kill: {log.read_text()[-3000:]}"
+
+
+def after(seconds: float) -> Any:
+    """A ``moment`` for :func:`killed`: ``seconds`` after now."""
+    at = time.monotonic() + seconds
+    return lambda: time.monotonic() >= at
+
+
+def global_step(path: Path) -> int:
+    return torch.load(path, map_location="cpu", weights_only=True)["global_step"] if path.is_file() else 0
+
+
+def assert_checkpoints_load(run_dir: Path) -> None:
+    """Every .ckpt under ``run_dir`` loads whole (a killed write may leave a hidden temporary file, never read)."""
+    for path in run_dir.rglob("*.ckpt"):
+        assert "state_dict" in torch.load(path, map_location="cpu", weights_only=True), path
+
+
+def assert_outputs_whole(folder: Path) -> None:
+    """Where a complete evaluation is claimed (metrics.json exists), every output its manifest lists is there and
+    whole; where it is not, nothing says otherwise (no report.md without metrics.json)."""
+    from PIL import Image
+
+    if not (folder / "metrics.json").is_file():
+        return
+    json.loads((folder / "metrics.json").read_text())
+    for name in json.loads((folder / ".outputs.json").read_text()):
+        assert (folder / name).exists(), f"{name} is missing beside metrics.json"
+        if name.endswith(".png"):
+            with Image.open(folder / name) as image:
+                image.load()
+
+
+def without_times(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {**metrics, "run": {k: v for k, v in metrics["run"].items() if k != "wall_time_s"}}
+
+
+@pytest.mark.slow
+def test_training_killed_anywhere_resumes_to_the_uninterrupted_figures(tmp_path, data_dir, reference):
+    rng = random.Random(KILL_SEED)
+    run_dir, log = tmp_path / "run", tmp_path / "killed.log"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    common = [f"hydra.run.dir={run_dir}", f"trainer.max_epochs={EPOCHS}", *EVERY_STEP]
+    slow = ["+callbacks.slow._target_=tests.test_reliability.SlowSteps", "+callbacks.slow.seconds=0.2"]
+    steps = sorted(rng.sample(range(2, EPOCHS * STEPS_PER_EPOCH - 1), TRAIN_KILLS))
+    killed_at = []
+    for step in steps:  # kill once last.ckpt has reached ``step``, a random part of a step later (saves included)
+        resume = ["ckpt_path=last"] if last.is_file() else []
+        delay = rng.uniform(0.0, 0.25)
+        reached: list[float] = []
+
+        def moment(step: int = step, delay: float = delay, reached: list[float] = reached) -> bool:
+            if not reached and global_step(last) >= step:
+                reached.append(time.monotonic())
+            return bool(reached) and time.monotonic() >= reached[0] + delay
+
+        killed(script(data_dir, *common, *slow, *resume), tmp_path, log, moment)
+        killed_at.append(global_step(last))
+        assert not (run_dir / "metrics.json").exists()
+        assert_checkpoints_load(run_dir)
+    result = run_script(tmp_path, data_dir, *common, "ckpt_path=last")
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed = json.loads((run_dir / "metrics.json").read_text())
+    assert resumed["run"]["global_step"] == EPOCHS * STEPS_PER_EPOCH
+    assert_checkpoints_whole(run_dir)
+    diff = assert_close(resumed, reference)
+    print(f"{len(killed_at)} kills, last.ckpt at steps {killed_at}; resumed - uninterrupted: {diff}")
+
+
+def evaluate_command(ckpt: Path, out: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "evaluate.py"), f"ckpt={ckpt}", f"hydra.run.dir={out}", *EVALUATE]
+
+
+@pytest.mark.slow
+def test_evaluation_killed_anywhere_never_mixes_two_evaluations(tmp_path, reference):
+    """The folder first holds a complete evaluation of another checkpoint; evaluations of the run's best.ckpt are
+    killed at seeded moments (some while the outputs are staged or moved in); after each kill the folder holds one
+    whole evaluation or none; the last, uninterrupted one equals an evaluation into a fresh folder."""
+    rng = random.Random(KILL_SEED + 1)
+    best = Path(reference["run"]["best_checkpoint"])
+    other = tmp_path / "other.ckpt"
+    contents = torch.load(best, map_location="cpu", weights_only=True)
+    name = next(k for k, v in contents["state_dict"].items() if v.is_floating_point())
+    contents["state_dict"][name] = contents["state_dict"][name] + 0.05
+    torch.save(contents, other)
+
+    clean, folder, log = tmp_path / "clean", tmp_path / "eval", tmp_path / "killed.log"
+    for ckpt, out in ((best, clean), (other, folder)):
+        started = time.monotonic()
+        done = subprocess.run(evaluate_command(ckpt, out), cwd=tmp_path, env=script_env(), capture_output=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+    seconds = time.monotonic() - started  # the second evaluation's: the judge is cached by then, as for the rest
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (best, other)}
+    for kill in range(EVALUATE_KILLS):
+        if kill == 0:  # while the outputs are staged (the staging folder exists), a moment later
+            delay = rng.uniform(0.0, 0.5)
+            seen: list[float] = []
+
+            def moment(delay: float = delay, seen: list[float] = seen) -> bool:
+                if not seen and any(folder.glob(".staging.*")):
+                    seen.append(time.monotonic())
+                return bool(seen) and time.monotonic() >= seen[0] + delay
+        else:
+            moment = after(rng.uniform(0.2, 0.9) * seconds)
+        killed(evaluate_command(best, folder), tmp_path, log, moment)
+        assert_outputs_whole(folder)
+        if (folder / "metrics.json").is_file():
+            assert json.loads((folder / "metrics.json").read_text())["run"]["checkpoint_sha256"] in digests
+    done = subprocess.run(evaluate_command(best, folder), cwd=tmp_path, env=script_env(), capture_output=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_outputs_whole(folder)
+    assert not list(folder.glob(".staging.*"))
+    final, reference_eval = (json.loads((f / "metrics.json").read_text()) for f in (folder, clean))
+    assert without_times(final) == without_times(reference_eval)
+    print(f"{EVALUATE_KILLS} kills of a {seconds:.1f} s evaluation; the final one equals the uninterrupted one")
+
+
+def study_command(root: Path, data_dir: Path) -> list[str]:
+    tiny = [o for o in TINY if not o.startswith("trainer.max_epochs")]  # the study sets the epochs
+    train = ["objective=paper", *tiny, *SMALL[1:], f"paths.data_dir={data_dir}"]
+    return [
+        sys.executable,
+        str(ROOT / "reproduce.py"),
+        "fast=true",
+        "fast_epochs=2",
+        "analogues=[synthetic_imfdb]",
+        "~models.vanilla",
+        "~models.levasa_mse",
+        "~models.levasa_ce",
+        "sweep.fast_alphas=[0,100]",
+        "train_overrides=[" + ",".join(f"'{o}'" for o in train) + "]",
+        "evaluate_overrides=[" + ",".join(f"'{o}'" for o in EVALUATE) + "]",
+        f"output_dir={root / 'study'}",
+        f"results={root / 'RESULTS.md'}",
+    ]
+
+
+@pytest.mark.slow
+def test_the_study_killed_anywhere_ends_with_the_uninterrupted_results(tmp_path, data_dir):
+    rng = random.Random(KILL_SEED + 2)
+    clean, killed_root, log = tmp_path / "clean", tmp_path / "killed", tmp_path / "killed.log"
+    started = time.monotonic()
+    done = subprocess.run(study_command(clean, data_dir), cwd=tmp_path, env=script_env(), capture_output=True)
+    seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-3000:]
+    for moment in sorted(rng.uniform(0.15, 0.9) for _ in range(STUDY_KILLS)):
+        killed(study_command(killed_root, data_dir), tmp_path, log, after(moment * seconds))
+        for folder in (killed_root / "study").rglob("eval"):
+            assert_outputs_whole(folder)
+    done = subprocess.run(study_command(killed_root, data_dir), cwd=tmp_path, env=script_env(), capture_output=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ours = sorted((killed_root / "study").rglob("eval/metrics.json"))
+    theirs = sorted((clean / "study").rglob("eval/metrics.json"))
+    assert [p.relative_to(killed_root) for p in ours] == [p.relative_to(clean) for p in theirs] and len(ours) == 2
+    for a, b in zip(ours, theirs, strict=True):
+        assert figures(json.loads(a.read_text())) == figures(json.loads(b.read_text())), a
+    print(f"{STUDY_KILLS} kills of a {seconds:.1f} s study; every run's figures equal the uninterrupted study's")

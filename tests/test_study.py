@@ -4,12 +4,14 @@ itself is also rendered from synthesized runs, without training."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from levasa.config import compose_config
 from levasa.models.checkpoint import read_checkpoint
@@ -90,6 +92,47 @@ def test_study_trains_evaluates_reports_and_resumes(tmp_path):
     assert other[0].directory == runs[2].directory  # same directory, other settings: trained again
     assert retrained.stat().st_mtime_ns != stamp
     assert read_checkpoint(retrained)["hyper_parameters"]["config"]["trainer"]["max_epochs"] == 2
+
+
+ONE_RUN = ("seeds=[0]", "~models.vanilla", "sweep.alphas=[100]")
+"""Study overrides that leave one job: levasa_linear at alpha 100, seed 0."""
+
+
+def test_a_retrain_interrupted_after_its_first_checkpoint_is_not_read_back_with_the_old_results(tmp_path):
+    """Issue 16, point 3: ``finished`` used to check only that best.ckpt and eval/metrics.json exist and that the
+    checkpoint's config matches, so a retrain killed after writing its first best.ckpt was read back with the old
+    run's metrics. The evaluation now records the checkpoint's SHA-256 and step, and they are checked."""
+    cfg = study_config(tmp_path, *ONE_RUN)
+    (run,) = run_study(cfg)
+    ckpt = run.directory / "checkpoints" / "best.ckpt"
+
+    # what a retrain with the same settings leaves when killed after its first save: another best.ckpt, same config
+    contents = torch.load(ckpt, weights_only=True)
+    contents["global_step"] = 1
+    name = next(k for k, v in contents["state_dict"].items() if v.is_floating_point())
+    contents["state_dict"][name] = contents["state_dict"][name] + 0.01
+    torch.save(contents, ckpt)
+    (again,) = run_study(cfg)
+    assert again.trained, "the old evaluation was read back for a checkpoint it was not computed from"
+    assert again.metrics["run"]["checkpoint_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert again.metrics["run"]["checkpoint_step"] == read_checkpoint(ckpt)["global_step"] > 1
+
+
+def test_a_run_being_retrained_has_its_old_results_removed_first(tmp_path, monkeypatch):
+    import levasa.study.running as running
+
+    cfg = study_config(tmp_path, *ONE_RUN)
+    (run,) = run_study(cfg)
+    assert (run.directory / "eval" / "metrics.json").is_file()
+
+    def killed(train_cfg):
+        raise KeyboardInterrupt("the retrain was stopped")
+
+    monkeypatch.setattr(running, "train", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(study_config(tmp_path, *ONE_RUN, "rerun=true"))
+    for left in ("eval", "metrics.json", "checkpoints"):
+        assert not (run.directory / left).exists(), f"{left} of the old run survived the start of its retraining"
 
 
 def test_fast_keeps_one_seed_and_the_fast_alphas(tmp_path):

@@ -12,9 +12,10 @@ import csv
 import json
 import logging
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -78,6 +79,67 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
             removed.append(tmp)
             log.warning("removed %s, left by a write that was interrupted", tmp)
     return removed
+
+
+STAGING_GLOB = ".staging.*.partial"
+"""What :func:`staged_outputs`' staging folders look like."""
+
+MANIFEST = ".outputs.json"
+"""The list of what :func:`staged_outputs` last put in a folder (hidden, beside the outputs)."""
+
+
+@contextmanager
+def staged_outputs(folder: str | Path, marker: str) -> Iterator[Path]:
+    """Write a set of outputs so that they appear in ``folder`` together or not at all.
+
+    Yields a hidden staging folder inside ``folder`` (``.staging.<random>.partial``: same filesystem, so moving
+    out of it is a rename); what the block writes there replaces ``folder``'s previous outputs when the block ends
+    without an exception. ``marker`` (e.g. ``metrics.json``) is the file whose presence says the outputs are
+    complete: it is withdrawn first, the previous outputs go (those a manifest, ``.outputs.json``, lists, and any
+    entry of the new set's names), the new ones move in, and ``marker`` moves in last. Whoever finds ``marker``
+    finds the outputs written with it, never a mix of two runs. Other files in ``folder`` (Hydra's, a log) are
+    left alone. An exception removes the staging folder and leaves ``folder`` as it was; a SIGKILL can leave a
+    staging folder (hidden, never read; removed by the next call) or, during the renames of the swap, ``folder``
+    without ``marker``: incomplete, and said to be.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(STAGING_GLOB):
+        shutil.rmtree(stale, ignore_errors=True)
+        log.warning("removed %s, left by an interrupted run", stale)
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging.", suffix=".partial"))
+    os.chmod(staging, 0o777 & ~_umask())
+    try:
+        yield staging
+        if not (staging / marker).is_file():
+            raise RuntimeError(f"staged outputs in {folder} lack {marker}, the file that says they are complete")
+        new = sorted(p.name for p in staging.iterdir() if p.name != marker)
+        write_json_atomic(staging / MANIFEST, [*new, marker])
+        _remove(folder / marker)
+        for name in sorted(set(_manifest(folder)) | set(new)):
+            _remove(folder / Path(name).name)
+        for name in [*new, MANIFEST, marker]:
+            os.replace(staging / name, folder / name)
+        _fsync_folder(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _manifest(folder: Path) -> list[str]:
+    """The names :func:`staged_outputs` last put in ``folder`` (none when it never did or the list is damaged)."""
+    try:
+        names = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str) and n not in ("", ".", "..")] if isinstance(names, list) else []
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        with suppress(FileNotFoundError):
+            path.unlink()
 
 
 def _umask() -> int:

@@ -112,10 +112,16 @@ def split_subjects(subject: np.ndarray, val_fraction: float, test_fraction: floa
     """Subject-disjoint split: boolean masks ``{"train", "val", "test"}`` over the samples.
 
     Subjects are shuffled with ``seed``; val and test get at least one subject each when the fraction is positive.
+    ``val_fraction`` must be positive: validation chooses the best checkpoint.
     """
     for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0.0 <= frac < 1.0:
             raise ValueError(f"{name} must lie in [0, 1), found {frac}")
+    if val_fraction == 0:
+        raise ValueError(
+            "data.val_fraction=0 leaves no validation subjects, and the best checkpoint and early stopping are "
+            "chosen on validation: give data.val_fraction a share in (0, 1), e.g. 0.1"
+        )
     ids = np.unique(subject)
     n_val = max(round(val_fraction * len(ids)), int(val_fraction > 0))
     n_test = max(round(test_fraction * len(ids)), int(test_fraction > 0))

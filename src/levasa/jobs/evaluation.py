@@ -18,8 +18,9 @@ from levasa.evaluation.encode import encode_dataset, subsample_rows
 from levasa.evaluation.figures import evaluation_figures
 from levasa.evaluation.outputs import write_figures, write_results
 from levasa.evaluation.sections.base import Context, Section
+from levasa.io import staged_outputs
 from levasa.jobs.runconfig import run_config
-from levasa.models.checkpoint import module_from_checkpoint, read_checkpoint, trusted_config
+from levasa.models.checkpoint import file_sha256, module_from_checkpoint, read_checkpoint, trusted_config
 
 HELD_OUT = ("val", "test")
 
@@ -56,6 +57,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate ``cfg.ckpt`` on a held-out split; writes metrics.json, report.md, PNG figures and TensorBoard.
 
+    They are built in a staging folder and moved into ``cfg.paths.output_dir`` together, metrics.json last
+    (:func:`~levasa.io.staged_outputs`): an evaluation killed or failing part-way leaves the previous one whole.
+    metrics.json's ``run`` records the checkpoint's step and SHA-256, so a reader can tell what it was computed from.
+
     The model and data are rebuilt from the config stored in the checkpoint, with ``overrides`` (the run-config
     part of the command line) applied on top, once that config is checked to name only allowed targets (see
     :func:`~levasa.models.checkpoint.trusted_config`; ``cfg.trusted_targets`` adds modules). Probes are fitted on
@@ -75,19 +80,23 @@ def evaluate(
     shown = context.images[: cfg.probes.max_figure]
     figures = evaluation_figures(module, context.train, context.test, shown, cfg.seed)
     out_dir = Path(cfg.paths.output_dir)
-    write_figures(out_dir, figures, context.test, shown)
     metrics["run"] = {
         "checkpoint": str(cfg.ckpt),
+        "checkpoint_step": checkpoint.get("global_step"),
+        "checkpoint_sha256": getattr(checkpoint, "sha256", None) or file_sha256(cfg.ckpt),
         "split": cfg.split,
         "run_overrides": list(overrides or []),
         "n_train": len(context.train.keys),
         "n_test": len(context.test.keys),
         "seed": cfg.seed,
-        "wall_time_s": round(time.perf_counter() - started, 1),
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
         "levasa": levasa.__version__,
     }
-    report = write_results(out_dir, metrics, sections, figures, f"Evaluation of {cfg.ckpt}")
+    with staged_outputs(out_dir, "metrics.json") as staging:  # all of it appears at once, or none of it
+        write_figures(staging, figures, context.test, shown)
+        metrics["run"]["wall_time_s"] = round(time.perf_counter() - started, 1)
+        write_results(staging, metrics, sections, figures, f"Evaluation of {cfg.ckpt}")
+    report = out_dir / "report.md"
     print(f"Report: {report}")
     return metrics

@@ -16,6 +16,7 @@ An unreadable file (missing, a directory, empty, truncated, not a checkpoint) is
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import io
@@ -65,11 +66,22 @@ class CheckpointError(InputError):
 
 
 class Checkpoint(dict[str, Any]):
-    """A checkpoint's contents, as ``torch.load`` returns them, and ``path``, the file they were read from."""
+    """A checkpoint's contents, as ``torch.load`` returns them, ``path``, the file they were read from, and
+    ``sha256``, the hex digest of the bytes they were read from (what results computed from it record)."""
 
-    def __init__(self, contents: dict[str, Any], path: str | Path) -> None:
+    def __init__(self, contents: dict[str, Any], path: str | Path, sha256: str | None = None) -> None:
         super().__init__(contents)
         self.path = Path(path)
+        self.sha256 = sha256 if sha256 is not None else file_sha256(path)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_resumable(path: str | Path, config: dict[str, Any]) -> None:
@@ -128,8 +140,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     size = path.stat().st_size
     if size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes): a copy or save that did not finish?")
+    data = path.read_bytes()  # read once: the contents and their digest come from the same bytes
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # whatever torch raises on a damaged or refused file: named, with torch's own words
         refused = _refused_globals(path, err)
         if refused is not None:
@@ -141,7 +154,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"checkpoint {path} {_unreadable(path, size, err)}") from None
     if not isinstance(ckpt, dict) or "config" not in (ckpt.get("hyper_parameters") or {}):
         raise ValueError(f"{path} is not a levasa checkpoint: it carries no run config")
-    return Checkpoint(ckpt, path)
+    return Checkpoint(ckpt, path, hashlib.sha256(data).hexdigest())
 
 
 def _unreadable(path: Path, size: int, err: Exception) -> str:

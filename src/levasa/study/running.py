@@ -9,6 +9,8 @@ resumes where it stopped (``rerun=true`` redoes everything).
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -21,10 +23,12 @@ from levasa.evaluation.outputs import save_figure
 from levasa.io import write_text_atomic
 from levasa.jobs.evaluation import evaluate
 from levasa.jobs.training import train
-from levasa.models.checkpoint import checkpoint_differences
+from levasa.models.checkpoint import checkpoint_differences, file_sha256
 from levasa.study.rendering import render_results
 from levasa.study.runs import ACCURACY_VA, PSNR, Run, mean_ccc, measure, sweep_runs
 from levasa.viz.figures import tradeoff_figure
+
+log = logging.getLogger(__name__)
 
 SAME_RUN_KEYS = ("model", "data", "alpha", "beta", "seed", "trainer.max_epochs")
 """A finished run is read back only when its checkpoint was trained with these settings of the study's config."""
@@ -61,12 +65,33 @@ def train_overrides(cfg: DictConfig, analogue: str, model: str, alpha: float, se
 
 
 def finished(out: Path, train_cfg: DictConfig) -> bool:
-    """Whether ``out`` holds an evaluated run trained with ``train_cfg``'s settings (``SAME_RUN_KEYS``): a
-    study run again with other settings (``fast=true``, other epochs) into the same directory retrains."""
+    """Whether ``out`` holds an evaluated run trained with ``train_cfg``'s settings (``SAME_RUN_KEYS``) whose
+    evaluation was computed from the checkpoint now there (its SHA-256, recorded in metrics.json): a study run again
+    with other settings (``fast=true``, other epochs) into the same directory retrains, and so does a run whose
+    retraining was interrupted after writing a new ``best.ckpt`` beside the old evaluation."""
     ckpt, report = out / "checkpoints" / "best.ckpt", out / "eval" / "metrics.json"
     if not (ckpt.is_file() and report.is_file()):
         return False
-    return not checkpoint_differences(ckpt, OmegaConf.to_container(train_cfg, resolve=True), SAME_RUN_KEYS)
+    if checkpoint_differences(ckpt, OmegaConf.to_container(train_cfg, resolve=True), SAME_RUN_KEYS):
+        return False
+    try:
+        recorded = json.loads(report.read_text())["run"]["checkpoint_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    if recorded != file_sha256(ckpt):
+        log.warning("%s was not computed from %s as it is now: the run is trained and evaluated again", report, ckpt)
+        return False
+    return True
+
+
+def clear_run(out: Path) -> None:
+    """Remove what an earlier training of the run left in ``out`` (its evaluation first, then its metrics.json and
+    checkpoints), so that nothing of it is read back with the new run's checkpoint."""
+    for path in (out / "eval", out / "metrics.json", out / "checkpoints"):
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def run_one(cfg: DictConfig, analogue: str, model: str, alpha: float, seed: int) -> Run:
@@ -76,6 +101,7 @@ def run_one(cfg: DictConfig, analogue: str, model: str, alpha: float, seed: int)
     train_cfg = compose_config("train", train_overrides(cfg, analogue, model, alpha, seed, out))
     trained = bool(cfg.rerun) or not finished(out, train_cfg)
     if trained:
+        clear_run(out)
         train(train_cfg)
         evaluate(
             compose_config(
