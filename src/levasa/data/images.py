@@ -144,3 +144,33 @@ def load_face(
     if turn is not None:
         face = face.transpose(turn)
     return np.array(face, dtype=np.uint8)
+
+
+def load_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
+    """A whole photo as uint8 RGB ``[H, W, 3]``, turned upright by its EXIF orientation, and that orientation (1-8),
+    with :func:`load_face`'s checks (pixel limit before decoding, errors naming the file)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width == 0 or height == 0:
+                raise ImageError(f"{path}: the image is empty ({width}x{height})")
+            check_pixels(path, width, height, max_pixels)
+            image.load()
+            turned = orientation(image)
+            rgb = to_rgb(image)
+    except Image.DecompressionBombError as err:
+        raise ImageError(f"{path}: over Pillow's decompression-bomb limit ({err})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ImageError(f"{path}: not a readable image ({err})") from None
+    if turned in UPRIGHT:
+        rgb = rgb.transpose(UPRIGHT[turned])
+    return np.array(rgb, dtype=np.uint8), turned
+
+
+def crop_square(rgb: np.ndarray, box: Sequence[float], size: int, box_scale: float = 1.0) -> np.ndarray:
+    """The face of ``box`` ``(x, y, w, h)`` cut from an RGB array the way :func:`load_face` cuts a file (the square
+    of :func:`square_box`, black outside the image, resized with antialiasing to ``size``)."""
+    height, width = rgb.shape[:2]
+    crop = tuple(round(v) for v in square_box(box, width, height, box_scale))
+    face = Image.fromarray(rgb).crop(crop).resize((size, size), Image.Resampling.LANCZOS)
+    return np.array(face, dtype=np.uint8)
