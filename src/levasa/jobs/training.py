@@ -13,10 +13,11 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 import levasa
 from levasa.io import remove_stale_temporaries, write_json_atomic
+from levasa.machine import resolve_precision
 from levasa.models.checkpoint import check_resumable
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def run_info(
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "processes": trainer.world_size,
+        "precision": str(trainer.precision),
         "wall_time_s": round(time.perf_counter() - started, 1),
         "started_at": _utc_iso(time.time() - (time.perf_counter() - started)),
         "finished_at": _utc_iso(time.time()),
@@ -147,6 +149,21 @@ def validate_alone(
     return single.validate(model, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True)
 
 
+def resolve_trainer_precision(cfg: DictConfig) -> None:
+    """Replace ``trainer.precision=auto`` in ``cfg`` by what this hardware runs best (:func:`resolve_precision`),
+    so that the run's stored config says what was used; logs the choice and its reason."""
+    precision = cfg.trainer.get("precision")
+    if str(precision) != "auto":
+        return
+    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
+    on_gpu = torch.cuda.is_available() and accelerator in ("gpu", "cuda", "auto")
+    gpu_bf16 = bool(torch.cuda.is_bf16_supported()) if on_gpu else None
+    resolved, why = resolve_precision(precision, accelerator if on_gpu else "cpu", gpu_bf16=gpu_bf16)
+    with open_dict(cfg):
+        cfg.trainer.precision = resolved
+    log.info("trainer.precision=auto resolved to %s: %s", resolved, why)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train the configured model on the configured data; returns the final validation figures.
 
@@ -165,6 +182,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), callbacks, out_dir)
     if ckpt_path is not None and "://" not in ckpt_path:
         check_resumable(ckpt_path, OmegaConf.to_container(cfg, resolve=True))
+    resolve_trainer_precision(cfg)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     model.save_hyperparameters({"config": OmegaConf.to_container(cfg, resolve=True)})
