@@ -323,6 +323,112 @@ def make_folder(root: Path, n: int = 20, kind: str = "label", fmt: str = "csv", 
     return root
 
 
+# -------------------------------------------------------------------------------------------- FER2013, FER+
+
+
+FER_HEADER = "emotion,pixels,Usage"
+FERPLUS_HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+FER_USAGES = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+FER_TO_FERPLUS = {0: 4, 1: 5, 2: 6, 3: 1, 4: 3, 5: 2, 6: 0}
+"""FER code (0=Angry ... 6=Neutral) -> the FER+ vote column of the same emotion (0=neutral ... 7=contempt)."""
+FERPLUS_EXTRAS = {
+    "tie": (0, 5, 0, 5, 0, 0, 0, 0, 0, 0),
+    "unknown": (4, 0, 0, 0, 0, 0, 0, 0, 6, 0),
+    "nf_unnamed": (0, 0, 0, 0, 0, 0, 0, 0, 0, 10),
+    "nf": (3, 0, 0, 0, 0, 0, 0, 0, 0, 7),
+    "contempt": (4, 0, 0, 0, 0, 0, 0, 6, 0, 0),
+}
+"""FER+ vote rows that give no 7-class label: a tie, an unknown or NF majority (as FER+ writes NF=10 rows, with no
+image name, and with one) and a contempt majority (kept with ``classes=8``)."""
+
+
+def fer_votes(code: int) -> tuple[int, ...]:
+    """Ten FER+ votes whose majority is FER code ``code``'s emotion (7 votes, 2 to another emotion, 1 unknown)."""
+    votes = [0] * 10
+    column = FER_TO_FERPLUS[code]
+    votes[column] = 7
+    votes[1 if column == 0 else 0] = 2
+    votes[8] = 1
+    return tuple(votes)
+
+
+def grey_face(code: int, rng: np.random.Generator, seed: int = 0) -> np.ndarray:
+    """A 48x48 grey synthetic face (uint8 ``[48, 48]``) of FER code ``code``'s class."""
+    canonical = {0: 6, 1: 5, 2: 4, 3: 1, 4: 2, 5: 3, 6: 0}[code]
+    return np.asarray(Image.fromarray(face(class_va(canonical, rng), 48, rng, seed)).convert("L"))
+
+
+def write_fer2013(
+    root: Path, rows: list[tuple[int, str]], votes: list[tuple[int, ...]] | None = None, seed: int = 0
+) -> Path:
+    """``fer2013.csv`` of ``rows`` (FER code, Usage) with grey faces, and with ``votes`` (ten per row) FER+'s
+    ``fer2013new.csv`` beside it: an empty Image name where NF has all ten votes (as FER+ does), else
+    ``fer<n>.png`` numbered over the named rows."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    lines = [FER_HEADER]
+    for code, usage in rows:
+        lines.append(f"{code},{' '.join(map(str, grey_face(code, rng, seed).reshape(-1)))},{usage}")
+    (root / "fer2013.csv").write_text("\n".join(lines) + "\n")
+    if votes is not None:
+        named = 0
+        lines = [FERPLUS_HEADER]
+        for (_, usage), row in zip(rows, votes, strict=True):
+            name = "" if row[9] == 10 else f"fer{named:07d}.png"
+            named += bool(name)
+            lines.append(",".join([usage, name, *map(str, row)]))
+        (root / "fer2013new.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def make_fer2013(root: Path, n_train: int = 14, n_val: int = 4, n_test: int = 4, seed: int = 0) -> Path:
+    """FER2013 with FER+: ``fer2013.csv`` (``emotion,pixels,Usage``; the Training rows, then PublicTest, then
+    PrivateTest, codes cycling 0-6) and ``fer2013new.csv``, whose votes give each row FER's own class, except for
+    the :data:`FERPLUS_EXTRAS` rows, five more Training rows after the first two.
+
+    With FER labels every row is kept (``n_train + 5`` train); with FER+ labels exactly ``n_train``, ``n_val`` and
+    ``n_test`` (one more train with ``classes=8``).
+    """
+    splits = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
+    rows = [(i % NUM_BASIC_EMOTIONS, FER_USAGES[split]) for i, split in enumerate(splits)]
+    votes = [fer_votes(code) for code, _ in rows]
+    at = min(2, n_train)
+    rows[at:at] = [(i, "Training") for i in range(len(FERPLUS_EXTRAS))]
+    votes[at:at] = list(FERPLUS_EXTRAS.values())
+    return write_fer2013(root, rows, votes, seed)
+
+
+# --------------------------------------------------------------------------------------------------- RAF-DB
+
+
+RAF_LABELS = "basic/EmoLabel/list_patition_label.txt"
+
+
+def make_rafdb(root: Path, n_train: int = 30, n_test: int = 8, seed: int = 0) -> Path:
+    """RAF-DB basic: ``basic/EmoLabel/list_patition_label.txt`` (``train_00001.jpg 5``, the train lines then the
+    test lines, codes cycling 1-7), the 100x100 faces ``basic/Image/aligned/<name>_aligned.jpg``, the photos
+    ``basic/Image/original/<name>`` (120x90, the face pasted in the middle) and one
+    ``basic/Annotation/boundingbox/`` file (not read)."""
+    rng = np.random.default_rng(seed)
+    canonical = {1: 3, 2: 4, 3: 5, 4: 1, 5: 2, 6: 6, 7: 0}
+    lines = []
+    names = [f"train_{i:05d}.jpg" for i in range(1, n_train + 1)] + [f"test_{i:04d}.jpg" for i in range(1, n_test + 1)]
+    for i, name in enumerate(names):
+        code = 1 + i % NUM_BASIC_EMOTIONS
+        pixels = face(class_va(canonical[code], rng), 100, rng, seed)
+        save_image(root / "basic" / "Image" / "aligned" / name.replace(".jpg", "_aligned.jpg"), pixels)
+        photo = canvas(90, 120, rng)
+        photo[10:80, 25:95] = np.asarray(Image.fromarray(pixels).resize((70, 70)))
+        save_image(root / "basic" / "Image" / "original" / name, photo)
+        lines.append(f"{name} {code}")
+    (root / RAF_LABELS).parent.mkdir(parents=True, exist_ok=True)
+    (root / RAF_LABELS).write_text("\n".join(lines) + "\n")
+    boxes = root / "basic" / "Annotation" / "boundingbox"
+    boxes.mkdir(parents=True, exist_ok=True)
+    (boxes / "train_00001_boundingbox.txt").write_text("25.0 10.0 95.0 80.0\n")
+    return root
+
+
 # ------------------------------------------------------------------------------------------ bad-input helpers
 
 

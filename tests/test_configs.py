@@ -11,7 +11,7 @@ from levasa.callbacks import AtomicCheckpointIO
 from levasa.config import group_options
 from levasa.data.datamodule import SyntheticDataModule
 from levasa.data.fill import LabelFill
-from levasa.data.readers import read_afew_va, read_affectnet, read_folder, read_imfdb
+from levasa.data.readers import read_afew_va, read_affectnet, read_fer2013, read_folder, read_imfdb, read_rafdb
 from levasa.data.realdata import FaceDataModule, PooledDataModule
 from levasa.models import keys
 from levasa.models.module import LatentVAModule
@@ -47,8 +47,22 @@ def test_vanilla_instantiates_without_alignment(make_cfg):
 DISK_DATA = {
     "affectnet": (read_affectnet, {"classes": 7, "require_va": True}, False),
     "afew_va": (read_afew_va, {"margin": 0.25}, True),
-    "folder": (read_folder, {"labels": None, "input_scale": 1.0, "subject_depth": 0}, True),
+    "folder": (
+        read_folder,
+        {
+            "labels": None,
+            "input_scale": 1.0,
+            "subject_depth": 0,
+            "subject_pattern": None,
+            "label_pattern": None,
+            "label_map": None,
+            "split_folders": True,
+        },
+        True,
+    ),
     "imfdb": (read_imfdb, {}, True),
+    "fer2013": (read_fer2013, {"labels": "fer", "classes": 7}, True),
+    "rafdb": (read_rafdb, {"images": "aligned"}, True),
 }
 """Each dataset read from disk: its reader, the reader's options, and whether the label kind it lacks is filled
 by transfer from the AffectNet anchor by default."""

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import math
+import os
 import struct
 from pathlib import Path
 
@@ -27,8 +28,9 @@ from hypothesis.extra import numpy as npst
 
 from levasa.annotation.files import read_annotations, read_labelled_csv
 from levasa.annotation.labels import label_indices
-from levasa.data.readers import read_afew_va, read_affectnet, read_folder, read_imfdb
+from levasa.data.readers import read_afew_va, read_affectnet, read_fer2013, read_folder, read_imfdb, read_rafdb
 from levasa.data.readers.affectnet import HEADER_2017
+from levasa.data.readers.fer2013 import FER_FILE, FERPLUS_COLUMNS, FERPLUS_FILE, PIXELS, USAGES
 from levasa.data.readers.imfdb import EXPRESSIONS
 from levasa.data.readers.records import SPLITS, Records
 from levasa.errors import InputError
@@ -613,8 +615,9 @@ def test_affectnet2021_npy_values(affectnet2021_root, exp, val, aro, require_va,
 # ------------------------------------------------------------------------- label files (transfer.py, folder)
 
 
-FOLDER_IMAGES = ["p0/a.jpg", "p0/c.jpg", "p1/b.png"]
-LABEL_KEYS = ["./p0/a.jpg", "p0\\a.jpg", " p0/a.jpg", "missing.jpg", "", "a\x00", "key", "p1/"]
+FOLDER_IMAGES = ["p0/a.jpg", "p0/c.jpg", "p1/b.png", "p1/c.jpg"]
+LABEL_KEYS = ["./p0/a.jpg", "p0\\a.jpg", " p0/a.jpg", "missing.jpg", "", "a\x00", "key", "p1/", "a.jpg", "c.jpg"]
+"""Keys that are near a relative path, a bare file name (``a.jpg`` names one image, ``c.jpg`` two), or neither."""
 LABEL_WORDS = [*EMOTIONS, "HAPPINESS", "angry", " sad ", "7", "joy"]
 BAD_WORDS = ["8", "-1", "x", "", "Happy\x00", "NEUTRAL "]
 SCALES = [1.0, 1.0, 1.0, 10.0, 10.0, 0.5, 100, 0.0, -1.0, math.nan, math.inf, 1e-320, "10", None, True]
@@ -683,7 +686,8 @@ def label_csv(draw) -> str:
     if draw(st.integers(0, 4)) == 0:
         extra = draw(st.lists(st.lists(number_strings(), min_size=1, max_size=4), max_size=2))
         pairs += [(row[0], row[1:]) for row in extra]
-    header = draw(st.sampled_from(["", "key,label\n" if kind == "label" else "key,valence,arousal\n", "KEY\n"]))
+    named = "image,label\n" if kind == "label" else "file,valence,arousal\n"
+    header = draw(st.sampled_from(["", "key,label\n" if kind == "label" else "key,valence,arousal\n", "KEY\n", named]))
     tail = draw(st.sampled_from(["", "", "", "", '"unclosed,1', "y" * 140_000, "a\x00,Happy\n"]))
     return header + pairs_csv(pairs) + tail
 
@@ -830,6 +834,8 @@ def folder_root(tmp_path_factory) -> Path:
 @example(suffix=".csv", json_data=b"", csv_data=b"\xff\xfe", scale=1.0, depth=0, skip=False)
 @example(suffix=".csv", json_data=b"", csv_data=b"y" * 140_000, scale=1.0, depth=0, skip=False)
 @example(suffix=".json", json_data=b'{"p0/a.jpg": "happy"}', csv_data=b"", scale="10", depth=0, skip=True)
+@example(suffix=".csv", json_data=b"", csv_data=b"image,label\nc.jpg,happy\na.jpg,sad\n", scale=1, depth=1, skip=True)
+@example(suffix=".csv", json_data=b"", csv_data=b"image,label\nc.jpg,happy\n", scale=1.0, depth=0, skip=False)
 def test_folder_label_file(folder_root, suffix, json_data, csv_data, scale, depth, skip):
     for name in ("labels.json", "labels.csv"):
         (folder_root / name).unlink(missing_ok=True)
@@ -843,4 +849,183 @@ def test_folder_label_file(folder_root, suffix, json_data, csv_data, scale, dept
     )
     if records is not None:
         check_records(records)
-        assert set(records.keys.tolist()) <= set(FOLDER_IMAGES)
+        assert set(records.paths) <= set(FOLDER_IMAGES) and "c.jpg" not in records.keys
+        assert set(records.keys.tolist()) <= {*FOLDER_IMAGES, "a.jpg"}
+
+
+# -------------------------------------------------------------------------------------------- FER2013, FER+
+
+
+FER_PIXELS = ["128"] * PIXELS
+PIXEL_JUNK = ["256", "-1", "3.5", "1e2", "", "0x1", "\u0663", "1_0", "0255", "9" * 5000, "\t", "nan", "+1", "١٢"]
+FER_CODES_DRAWN = [*map(str, range(7)), "7", "-1", " 3 ", "03", "", "x", "1.0", "\u0663", "9" * 5000]
+FER_USAGES_DRAWN = [*USAGES, "training", " Training ", "Validation", "", "PublicTest\x00"]
+FER_HEADERS = ["emotion,pixels,Usage"] * 6 + [" Emotion,PIXELS , usage", "emotion,pixels", "", "emotion,pixels,Usage,x"]
+FERPLUS_HEADERS = [",".join(["Usage", "Image name", *FERPLUS_COLUMNS])] * 6 + ["Usage,Image name,neutral", ""]
+
+
+@pytest.fixture(scope="module")
+def fer_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fer2013")
+
+
+@st.composite
+def fer_pixels(draw) -> str:
+    """A valid pixel field with a few values broken, dropped or added, or its spacing changed; or junk."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(st.text(max_size=10))
+    values = list(FER_PIXELS)
+    for _ in range(draw(st.sampled_from([0] * 6 + [1, 2]))):
+        edit = draw(st.sampled_from(["junk", "drop", "add"]))
+        at = draw(st.integers(0, len(values) - 1))
+        if edit == "junk":
+            values[at] = draw(st.sampled_from(PIXEL_JUNK) | st.integers(0, 300).map(str))
+        elif edit == "drop":
+            del values[at]
+        else:
+            values.insert(at, draw(st.integers(0, 255).map(str)))
+    sep = draw(st.sampled_from([" "] * 12 + ["  ", "\t"]))
+    return draw(st.sampled_from(["", " "])) + sep.join(values) + draw(st.sampled_from(["", " ", "\n"]))
+
+
+@st.composite
+def fer_row(draw) -> list[str]:
+    """``emotion,pixels,Usage``, mostly valid, a field sometimes dropped or added."""
+    code = weighted((8, st.integers(0, 6).map(str)), (1, st.sampled_from(FER_CODES_DRAWN)))
+    usage = weighted((8, st.sampled_from(list(USAGES))), (1, st.sampled_from(FER_USAGES_DRAWN)))
+    row = [draw(code), draw(fer_pixels()), draw(usage)]
+    edit = draw(st.sampled_from(["keep"] * 16 + ["drop", "append"]))
+    if edit == "drop":
+        del row[draw(st.integers(0, 2))]
+    elif edit == "append":
+        row.append(draw(st.text(max_size=3)))
+    return row
+
+
+def csv_text(header: str, rows: list[list[str]], newline: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator=newline).writerows(rows)
+    return (header + newline if header else "") + out.getvalue()
+
+
+@st.composite
+def fer_files(draw) -> tuple[str, str | None]:
+    """``fer2013.csv`` and (or not) ``fer2013new.csv``, about as many FER+ rows as FER rows, with their Usage."""
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    rows = draw(st.lists(fer_row(), min_size=1, max_size=4))
+    fer = csv_text(draw(st.sampled_from(FER_HEADERS)), rows, newline)
+    if draw(st.integers(0, 4)) == 0:
+        return fer, None
+    vote = weighted((40, st.integers(0, 10).map(str)), (1, st.sampled_from(["", "-1", "1.0", "9" * 5000, "x"])))
+    plus = []
+    count = len(rows) + draw(st.sampled_from([0] * 10 + [-1, 1]))
+    for row in rows[:count] + [["Training"]] * (count - len(rows)):
+        usage = row[-1] if draw(st.integers(0, 15)) else draw(st.sampled_from(FER_USAGES_DRAWN))
+        name = draw(st.sampled_from(["fer0000000.png"] * 6 + ["", " "]))
+        fields = [usage, name, *(draw(vote) for _ in FERPLUS_COLUMNS)]
+        plus.append(fields[: draw(st.sampled_from([12] * 20 + [11]))] + [""] * draw(st.sampled_from([0] * 20 + [1])))
+    return fer, csv_text(draw(st.sampled_from(FERPLUS_HEADERS)), plus, newline)
+
+
+@fuzz(120)
+@given(
+    files=fer_files(),
+    encoding=st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "utf-16"]),
+    labels=st.sampled_from(["fer", "ferplus"]),
+    classes=st.sampled_from([7, 8]),
+    skip=st.booleans(),
+)
+@example(files=("\x80", None), encoding="latin-1", labels="fer", classes=7, skip=False)  # not UTF-8
+@example(files=("emotion,pixels,Usage\n" + "x" * 140_000, None), encoding="utf-8", labels="fer", classes=7, skip=True)
+@example(
+    files=("emotion,pixels,Usage\n3," + " ".join(FER_PIXELS) + ",Training\n", "Usage,Image name\n"),
+    encoding="utf-8",
+    labels="ferplus",
+    classes=7,
+    skip=False,
+)
+def test_fer2013_csv_files(fer_root, files, encoding, labels, classes, skip):
+    fer, plus = files
+    write(fer_root / FER_FILE, fer.encode(encoding, errors="replace"))
+    write(fer_root / FERPLUS_FILE, None if plus is None else plus.encode(encoding, errors="replace"))
+    records = parse_or_input_error(
+        lambda: read_fer2013(fer_root, labels=labels, classes=classes, skip_invalid=skip),
+        fer_root / FER_FILE,
+        fer_root / FERPLUS_FILE,
+        f"{fer_root}: no usable",
+        f"{fer_root}: no {FERPLUS_FILE}",
+    )
+    if records is not None:
+        check_records(records)
+        assert records.pixels.shape == (len(records), 48, 48) and records.pixels.dtype == np.uint8
+        assert set(records.split.tolist()) <= {"train", "val", "test"} and np.isnan(records.va).all()
+        assert ((records.emotion >= 0) & (records.emotion < (classes if labels == "ferplus" else 7))).all()
+
+
+# --------------------------------------------------------------------------------------------------- RAF-DB
+
+
+RAF_IMAGES = ["train_00001.jpg", "train_00002.jpg", "test_0001.jpg"]
+RAF_NAMES = [*RAF_IMAGES, "train_00003.jpg", "val_00001.jpg", "train_.jpg", "train_00001.JPG", "train_00001"]
+RAF_NAMES += ["../train_00001.jpg", "basic/train_00001.jpg", "train_00001.jpg\x00", "train_00001_aligned.jpg"]
+RAF_CODES_DRAWN = [*map(str, range(1, 8)), "0", "8", "-1", "\u0663", "", "4.0", "9" * 5000]
+
+
+@pytest.fixture(scope="module")
+def rafdb_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("rafdb")
+    for name in RAF_IMAGES:
+        save_image(root / "basic" / "Image" / "aligned" / name.replace(".jpg", "_aligned.jpg"), pixels())
+        save_image(root / "basic" / "Image" / "original" / name, pixels(32))
+    (root / "basic" / "EmoLabel").mkdir()
+    return root
+
+
+rafdb_lines = st.one_of(
+    st.builds(
+        lambda name, sep, code: f"{name}{sep}{code}",
+        st.sampled_from(RAF_NAMES),
+        st.sampled_from([" "] * 4 + ["\t", "  ", ""]),
+        st.sampled_from(RAF_CODES_DRAWN),
+    ),
+    st.lists(st.sampled_from(RAF_NAMES) | st.text(max_size=5), max_size=4).map(" ".join),
+    st.text(max_size=20),
+)
+
+
+@st.composite
+def rafdb_texts(draw) -> str:
+    """A label file naming each image once with a valid code, with a few lines replaced, dropped or added."""
+    lines = [f"{name} {draw(st.integers(1, 7))}" for name in draw(st.permutations(RAF_IMAGES))]
+    for _ in range(draw(few_edits())):
+        at = draw(st.integers(0, len(lines)))
+        edit = draw(st.sampled_from(["replace", "drop", "add"]))
+        if edit == "add" or at == len(lines):
+            lines.insert(at, draw(rafdb_lines))
+        elif edit == "drop":
+            del lines[at]
+        else:
+            lines[at] = draw(rafdb_lines)
+    return draw(st.sampled_from(["\n", "\r\n", "\r"])).join(lines) + draw(st.sampled_from(["", "\n"]))
+
+
+@fuzz(120)
+@given(data=encoded(rafdb_texts()), images=st.sampled_from(["aligned", "original"]), skip=st.booleans())
+@example(data=b"train_00001.jpg " + b"9" * 5000, images="aligned", skip=False)
+def test_rafdb_label_lines(rafdb_root, data, images, skip):
+    path = rafdb_root / "basic" / "EmoLabel" / "list_patition_label.txt"
+    write(path, data)
+    folder = rafdb_root / "basic" / "Image" / images
+    records = parse_or_input_error(
+        lambda: read_rafdb(rafdb_root, images=images, skip_invalid=skip),
+        path,
+        *(folder / name for name in os.listdir(folder)),
+        f"{rafdb_root}: no usable",
+    )
+    if records is not None:
+        check_records(records)
+        assert set(records.keys.tolist()) <= set(RAF_IMAGES) and np.isnan(records.va).all()
+        assert ((records.emotion >= 0) & (records.emotion < 7)).all() and set(records.split.tolist()) <= {
+            "train",
+            "test",
+        }

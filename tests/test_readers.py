@@ -18,13 +18,17 @@ from levasa.data.readers import (
     ReaderError,
     afew_va,
     affectnet,
+    fer2013,
     folder,
     imfdb,
     npy,
+    rafdb,
     read_afew_va,
     read_affectnet,
+    read_fer2013,
     read_folder,
     read_imfdb,
+    read_rafdb,
 )
 from levasa.data.readers.records import BadValueError, Records
 from levasa.vocabulary import EMOTIONS
@@ -54,7 +58,14 @@ def check_common(records, n: int) -> None:
 
 @pytest.mark.parametrize(
     ("read", "module"),
-    [(read_affectnet, affectnet), (read_afew_va, afew_va), (read_imfdb, imfdb), (read_folder, folder)],
+    [
+        (read_affectnet, affectnet),
+        (read_afew_va, afew_va),
+        (read_imfdb, imfdb),
+        (read_folder, folder),
+        (read_fer2013, fer2013),
+        (read_rafdb, rafdb),
+    ],
 )
 def test_each_reader_names_a_wrong_root_and_the_layout_it_expects(tmp_path, read, module):
     name = module.__name__.rsplit(".", 1)[-1]
@@ -341,7 +352,7 @@ def test_afew_va_rows_scale_boxes_and_quirks(afew):
     check_common(records, 30)
     assert (records.split == "").all() and (records.emotion == -1).all() and records.skipped == {}
     assert records.keys[0] == "001_00000" and records.paths[0] == "001/00000.png"
-    assert set(records.subject.tolist()) == {f"{c:03d}" for c in range(1, 7)}
+    assert set(records.subject.tolist()) == {"actor0", "actor1", "actor2"}  # each clip's JSON names its actor
     assert not any("cropped" in p or "README" in p for p in records.paths)
     document = json.loads((afew / "002" / "002.json").read_text())
     assert any(isinstance(e["valence"], float) for e in document["frames"].values())  # the float-written quirk
@@ -356,6 +367,20 @@ def test_afew_va_rows_scale_boxes_and_quirks(afew):
     tight = read_afew_va(afew, margin=0.0)
     np.testing.assert_allclose(tight.boxes[:, 2], records.boxes[:, 2] / 1.5, rtol=1e-5)
     assert np.abs(records.va).max() <= 1 and np.unique(records.va[:, 0]).size > 5
+
+
+def test_afew_va_subject_is_the_actor_else_the_clip(afew):
+    records = read_afew_va(afew)
+    subject = dict(zip(records.keys.tolist(), records.subject.tolist(), strict=True))
+    assert subject["001_00000"] == subject["004_00003"] == "actor1" and subject["003_00000"] == "actor0"
+    edit_json(afew / "002" / "002.json", lambda doc: doc.pop("actor"))
+    edit_json(afew / "005" / "005.json", lambda doc: doc.update(actor=" "))
+    records = read_afew_va(afew)
+    assert set(records.subject.tolist()) == {"actor0", "actor1", "002", "005"}  # no actor: the clip, as before
+    edit_json(afew / "006" / "006.json", lambda doc: doc.update(actor=["x"]))
+    with pytest.raises(ReaderError, match=r"006/006\.json: malformed JSON \(expected 'actor' to be a name"):
+        read_afew_va(afew)
+    assert len(read_afew_va(afew, skip_invalid=True)) == 25
 
 
 def test_afew_va_official_split_needs_all_600_clips(tmp_path):

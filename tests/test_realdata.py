@@ -17,7 +17,15 @@ from levasa.data.readers.records import ReaderError
 from levasa.data.realdata import assign_splits
 from levasa.jobs.training import train
 from levasa.models import keys
-from tests.formats import make_afew_va, make_affectnet2017, make_affectnet2021, make_folder, make_imfdb
+from tests.formats import (
+    make_afew_va,
+    make_affectnet2017,
+    make_affectnet2021,
+    make_fer2013,
+    make_folder,
+    make_imfdb,
+    make_rafdb,
+)
 from tests.helpers import ROOT, compose_config
 
 SMALL = ["data.image_size=32", "data.batch_size=8", "trainer.max_epochs=1"]
@@ -28,8 +36,10 @@ TREES = {
     "afew_va": ("afew_va", make_afew_va),
     "imfdb": ("imfdb", make_imfdb),
     "folder": ("folder", make_folder),
+    "fer2013": ("fer2013", make_fer2013),
+    "rafdb": ("rafdb", make_rafdb),
 }
-FACES = {"affectnet2017": 32, "affectnet2021": 32, "afew_va": 30, "imfdb": 40, "folder": 20}
+FACES = {"affectnet2017": 32, "affectnet2021": 32, "afew_va": 30, "imfdb": 40, "folder": 20, "fer2013": 27, "rafdb": 38}
 """Faces each generated tree gives its reader (AffectNet leaves codes 7-10 and rows without VA out)."""
 
 
@@ -168,6 +178,7 @@ def test_pooled_train_script_drops_a_source(tmp_path: Path) -> None:
         sys.executable, "train.py", "data=pooled", f"data.root={root}", "~data.sources.affectnet",
         *SMALL, "trainer.fast_dev_run=true", f"paths.data_dir={tmp_path / 'data'}",
         f"hydra.run.dir={tmp_path / 'run'}",
+        "data.batch_size=32",  # fast_dev_run validates one batch: it must reach both sources' val splits
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

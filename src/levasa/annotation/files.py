@@ -1,5 +1,6 @@
 """Reading and writing annotation files: JSON ``{key: label}`` / ``{key: [v, a]}`` or CSV ``key,label`` /
-``key,valence,arousal`` (an optional header row starting with ``key``). Errors name the file."""
+``key,valence,arousal`` (an optional header row: starting with ``key``, or naming label or VA columns such as
+``image,label`` or ``file,valence,arousal``). Errors name the file."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from levasa.annotation.labels import AnnotationError, label_indices
 from levasa.io import write_atomic
 
 log = logging.getLogger(__name__)
+
+HEADER_COLUMNS = frozenset({"label", "emotion", "expression", "class", "valence", "arousal"})
+"""Names of the value columns in a header row; no data row has them there (they are no class name nor number)."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ def _read_json(path: Path) -> list[tuple[str, object]]:
 def _read_csv(path: Path) -> list[tuple[str, object]]:
     """Rows of ``key,label`` or ``key,valence,arousal`` as (key, label) or (key, [v, a]) pairs."""
     numbered = _csv_rows(path)
-    if numbered and numbered[0][1][0].strip().lower() == "key":
+    if numbered and _is_header(numbered[0][1]):
         numbered = numbered[1:]
     rows = [row for _, row in numbered]
     widths = {len(row) for row in rows}
@@ -127,6 +131,12 @@ def _read_csv(path: Path) -> list[tuple[str, object]]:
     if widths == {2}:
         return [(k, row[1].strip()) for k, row in zip(keys, rows, strict=True)]
     return [(k, row[1:]) for k, row in zip(keys, rows, strict=True)]
+
+
+def _is_header(row: list[str]) -> bool:
+    """Whether a CSV's first row names its columns: its first cell is ``key``, or its other cells are value columns."""
+    cells = [cell.strip().lower() for cell in row]
+    return cells[0] == "key" or (len(cells) > 1 and all(cell in HEADER_COLUMNS for cell in cells[1:]))
 
 
 def _check_unique(path: Path, keys: list[str]) -> None:

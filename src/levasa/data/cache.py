@@ -10,7 +10,9 @@ lives in its own folder under ``cache_dir``, named ``<source>-<size>px-<faces>-<
 - ``<content>`` adds the state of every image file and what decodes them: by default each file's size,
   modification time, inode and change time (a rewrite, even one that restores the size and mtime as ``cp -p``,
   ``rsync -t`` or ``tar x`` do, gets a new inode or ctime), or with ``hash_files`` the SHA-256 of its bytes;
-  plus :data:`CACHE_VERSION` and the Pillow version.
+  plus :data:`CACHE_VERSION` and the Pillow version. Where a reader holds the faces in memory (FER2013's pixels
+  come in its CSV: :attr:`Records.pixels`), ``<faces>`` also digests the rows' keys (every row names the same
+  file) and ``<content>`` the pixels themselves instead of the file states.
 
 Change any of them and a new cache is built; ``index.json`` records them all and a folder whose index disagrees
 with its name is rebuilt. Caches of the same faces whose files have changed since are *superseded*:
@@ -47,7 +49,7 @@ import numpy as np
 import PIL
 from tqdm.auto import tqdm
 
-from levasa.data.images import DEFAULT_MAX_PIXELS, ImageError, load_face
+from levasa.data.images import DEFAULT_MAX_PIXELS, ImageError, face_from_pixels, load_face
 from levasa.data.readers.records import Records
 from levasa.io import write_json_atomic
 
@@ -139,13 +141,14 @@ class FaceCache:
 
 def cache_identity(records: Records, settings: CropSettings, skip_invalid: bool, hash_files: bool) -> dict:
     """What a cache is of, besides its paths and boxes: the reader and root, the settings, whether unreadable
-    images were skipped and how the files are keyed (``"stat"`` or ``"content"``)."""
+    images were skipped and how the files are keyed (``"stat"`` or ``"content"``; ``"pixels"`` for faces held in
+    memory, keyed on their pixels)."""
     return {
         "source": records.source,
         "root": str(Path(records.root).resolve()),
         "settings": dataclasses.asdict(settings),
         "skip_invalid": bool(skip_invalid),
-        "files": "content" if hash_files else "stat",
+        "files": "pixels" if records.pixels is not None else "content" if hash_files else "stat",
     }
 
 
@@ -163,7 +166,8 @@ def cache_key(
 ) -> str:
     """``<faces>-<content>``: digests of what the cache is of (identity, paths, boxes) and of that plus the state
     of every file (size, mtime, inode and ctime; or with ``hash_files`` the SHA-256 of its bytes) and
-    :func:`content_header`."""
+    :func:`content_header`. Faces held in memory (``records.pixels``) add their keys to the first and their
+    pixels, in place of the file states, to the second."""
     faces = hashlib.sha256()
     identity = cache_identity(records, settings, skip_invalid, hash_files)
     faces.update(json.dumps(identity, sort_keys=True).encode())
@@ -171,8 +175,15 @@ def cache_key(
         faces.update(f"{rel}\n".encode())
     if records.boxes is not None:
         faces.update(np.ascontiguousarray(records.boxes).tobytes())
+    if records.pixels is not None:
+        for key in records.keys:
+            faces.update(f"{key}\n".encode())
     content = hashlib.sha256(faces.digest())
     content.update(json.dumps(content_header(), sort_keys=True).encode())
+    if records.pixels is not None:
+        content.update(f"{records.pixels.shape}\n".encode())
+        content.update(np.ascontiguousarray(records.pixels).data)
+        return f"{faces.hexdigest()[:8]}-{content.hexdigest()[:16]}"
     files = [Path(records.root) / rel for rel in records.paths]
     state = _file_hashes(files, workers) if hash_files else [_file_stat(path) for path in files]
     for rel, text in zip(records.paths, state, strict=True):
@@ -251,6 +262,23 @@ def decode_faces(
     return out, valid
 
 
+def resize_faces(
+    pixels: np.ndarray,
+    settings: CropSettings,
+    boxes: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+    desc: str = "resizing faces",
+) -> np.ndarray:
+    """Crop and resize faces held in memory (uint8 ``[N, H, W]`` grey or ``[N, H, W, 3]``) into ``out``
+    (``uint8 [N, S, S, 3]``, allocated when None) as :func:`decode_faces` does files (:func:`face_from_pixels`)."""
+    n, size = len(pixels), settings.image_size
+    if out is None:
+        out = np.zeros((n, size, size, 3), dtype=np.uint8)
+    for i in tqdm(range(n), total=n, desc=desc, unit="img", leave=False, mininterval=1.0):
+        out[i] = face_from_pixels(pixels[i], size, None if boxes is None else boxes[i], settings.box_scale)
+    return out
+
+
 # ------------------------------------------------------------------------------------------ building, opening
 
 
@@ -307,10 +335,13 @@ def _build(
         started = time.perf_counter()
         size = settings.image_size
         images = np.lib.format.open_memmap(partial / IMAGES_FILE, "w+", np.uint8, (len(records), size, size, 3))
-        files = [Path(records.root) / p for p in records.paths]
-        _, valid = decode_faces(
-            files, settings, records.boxes, images, skip_invalid, workers, f"caching {records.source} faces"
-        )
+        desc = f"caching {records.source} faces"
+        if records.pixels is not None:
+            resize_faces(records.pixels, settings, records.boxes, images, desc)
+            valid = np.ones(len(records), dtype=bool)
+        else:
+            files = [Path(records.root) / p for p in records.paths]
+            _, valid = decode_faces(files, settings, records.boxes, images, skip_invalid, workers, desc)
         images.flush()
         del images
         np.save(partial / VALID_FILE, valid)

@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
-CASCADES = ("haarcascade_frontalface_alt2.xml", "haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt.xml")
+CASCADES = (
+    "haarcascade_frontalface_alt2.xml",
+    "haarcascade_frontalface_default.xml",
+    "haarcascade_frontalface_alt.xml",
+)
 """The frontal-face cascades of OpenCV's wheel that :class:`FaceDetector` accepts (alt2 first: the most accurate
 in the comparison)."""
 

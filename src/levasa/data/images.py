@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from levasa.errors import InputError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")  # TIFF: JAFFE
 DEFAULT_MAX_PIXELS = 50_000_000
 """Images declaring more pixels are refused (``data.max_pixels``): 50 megapixels holds every camera and phone
 photo up to 8000x6000, and is below Pillow's own warning threshold (89.5 megapixels, which only warns)."""
@@ -100,6 +100,19 @@ def check_pixels(path: str | Path, width: int, height: int, max_pixels: int | No
             f"{path}: {width}x{height} pixels ({width * height / 1e6:.3g} megapixels) is over the limit of "
             f"{max_pixels} (data.max_pixels={max_pixels}; raise it, or set it to null, to read such images)"
         )
+
+
+def face_from_pixels(
+    pixels: np.ndarray, size: int, box: Sequence[float] | None = None, box_scale: float = 1.0
+) -> np.ndarray:
+    """A face held in memory (uint8 ``[H, W]`` grey or ``[H, W, 3]`` RGB, as FER2013 stores them) as uint8
+    ``[size, size, 3]``, made as :func:`load_face` makes it from a file of the same pixels: grey repeated into
+    three channels (:func:`to_rgb`), the square of :func:`square_box` cut out and resized with antialiasing."""
+    rgb = to_rgb(Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)))
+    crop = tuple(round(v) for v in square_box(box, rgb.width, rgb.height, box_scale))
+    if crop[2] - crop[0] < 1 or crop[3] - crop[1] < 1:
+        raise ImageError(f"the crop box {box} of a face in memory is smaller than a pixel")
+    return np.array(rgb.crop(crop).resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
 def load_face(

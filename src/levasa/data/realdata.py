@@ -1,4 +1,5 @@
-"""DataModules over real datasets on disk (AffectNet, AFEW-VA, IMFDB, a folder of one's own) and pooled sets.
+"""DataModules over real datasets on disk (AffectNet, AFEW-VA, IMFDB, FER2013, RAF-DB, a folder of one's own) and
+pooled sets.
 
 A reader parses the dataset's official annotation files; the preprocessing cache decodes, crops and resizes
 every face once; the splits are subject-disjoint (the dataset's official split where it has one, a validation

@@ -153,7 +153,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
             ) from None
         raise CheckpointError(f"checkpoint {path} {_unreadable(path, size, err)}") from None
     if not isinstance(ckpt, dict) or "config" not in (ckpt.get("hyper_parameters") or {}):
-        raise ValueError(f"{path} is not a levasa checkpoint: it carries no run config")
+        raise CheckpointError(f"{path} is not a levasa checkpoint: it carries no run config")
     return Checkpoint(ckpt, path, hashlib.sha256(data).hexdigest())
 
 

@@ -2,7 +2,8 @@
 
 The JSON is ``{"actor": ..., "video_id": "001", "frames": {"00000": {"valence": v, "arousal": a,
 "landmarks": [[x, y], ...]}}}`` with VA integers in ``[-10, 10]`` (sometimes written as floats such as 3.0).
-The face box of a frame is the bounding square of its landmarks enlarged by a margin. A root ``README.md``,
+The face box of a frame is the bounding square of its landmarks enlarged by a margin; the ``actor`` is the
+subject of the clip's frames (the clip itself where the JSON has no ``actor``). A root ``README.md``,
 ``*_cropped`` folders and anything else that is not a folder named by digits are ignored.
 """
 
@@ -47,8 +48,9 @@ def read_afew_va(root: str | Path, *, margin: float = 0.25, skip_invalid: bool =
         skip_invalid: count and skip bad frames instead of raising :class:`ReaderError` at the first.
 
     Returns:
-        Records with VA divided by 10, emotion -1, keys ``<clip>_<frame>``, subject the clip; split ``train``
-        (clips 1-540) / ``test`` (541-600) when exactly the 600 official clips are present, else ``""``.
+        Records with VA divided by 10, emotion -1, keys ``<clip>_<frame>``, subject the clip's ``actor`` (the
+        clip where its JSON names none), so that a seeded split keeps an actor's clips on one side; split
+        ``train`` (clips 1-540) / ``test`` (541-600) when exactly the 600 official clips are present, else ``""``.
     """
     if not (margin >= 0 and math.isfinite(margin)):
         raise ValueError(f"afew_va: margin must be a finite number >= 0, found {margin!r}")
@@ -89,6 +91,11 @@ def _read_clip(root: Path, clip: str, split: str, margin: float, skips: Skips) -
     if not isinstance(frames, dict):
         skips.problem("malformed JSON", str(json_path), "(expected an object with a 'frames' object)")
         return []
+    actor = data.get("actor")
+    if isinstance(actor, bool) or not isinstance(actor, str | int | None):
+        skips.problem("malformed JSON", str(json_path), f"(expected 'actor' to be a name, found {_short(actor)})")
+        return []
+    subject = str(actor).strip() if actor is not None and str(actor).strip() else clip
     rows: list[Row] = []
     for frame in sorted(frames):
         where = f"{json_path}: frame {frame}"
@@ -101,7 +108,7 @@ def _read_clip(root: Path, clip: str, split: str, margin: float, skips: Skips) -
             skips.problem("annotation without an image", where, f"(no {clip}/{frame}.png)")
             continue
         path, key = f"{clip}/{frames_on_disk[frame]}", f"{clip}_{frame}"
-        rows.append(Row(path=path, va=va, emotion=UNKNOWN_EMOTION, key=key, subject=clip, split=split, box=box))
+        rows.append(Row(path=path, va=va, emotion=UNKNOWN_EMOTION, key=key, subject=subject, split=split, box=box))
     for frame in sorted(frames_on_disk.keys() - frames.keys()):
         where = str(folder / frames_on_disk[frame])
         skips.problem("image without an annotation", where, f"(no frame {frame!r} in {clip}.json)")

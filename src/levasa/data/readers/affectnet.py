@@ -11,12 +11,11 @@ left out; VA -2 means missing. The official validation set is returned as the ``
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +32,7 @@ from levasa.data.readers.records import (
     box_problem,
     check_root,
     collect,
+    csv_rows,
     path_problem,
 )
 from levasa.vocabulary import NUM_BASIC_EMOTIONS
@@ -151,7 +151,7 @@ def _read_2017(root: Path, classes: int, require_va: bool, skips: Skips) -> list
         if not path.is_file():
             continue
         first = True
-        for line, fields in _csv_rows(path):
+        for line, fields in csv_rows(path):
             if not any(field.strip() for field in fields):
                 continue
             if first and fields[0].strip() == HEADER_2017[0]:
@@ -177,22 +177,6 @@ def _read_2017(root: Path, classes: int, require_va: bool, skips: Skips) -> list
                 Row(path=f"{IMAGES_2017}/{key}", va=va, emotion=code, key=key, subject=key, split=split, box=box)
             )
     return rows
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of each row of the CSV file ``path``, read as UTF-8 with or without a BOM (bytes
-    that are not UTF-8 kept as lone surrogates, for :func:`_parse_2017` to report); raises :class:`ReaderError`
-    naming the line where the csv module cannot split a row (a field past its size limit)."""
-    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
-        reader = csv.reader(f)
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as err:
-                raise ReaderError(f"{path}:{reader.line_num}: not a readable CSV row ({err})") from None
-            yield reader.line_num, fields
 
 
 def _parse_2017(fields: list[str]) -> tuple[str, tuple[float, float, float, float], int, tuple[float, float]]:

@@ -2,15 +2,18 @@
 
 Readers know nothing of models or tensors: they parse a dataset's official annotation files into
 :class:`Records` (image paths, optional crop boxes, VA in ``[-1, 1]``, canonical class indices, keys,
-subjects and the official split). Decoding, cropping and resizing happen once, in the preprocessing cache.
+subjects and the official split; the pixels themselves where a format stores them in its annotation file, as
+FER2013 does). Decoding, cropping and resizing happen once, in the preprocessing cache.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import math
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -46,10 +49,10 @@ class Records:
     """The faces a reader found, in a stable order.
 
     Attributes:
-        source: the reader's name (``affectnet``, ``afew_va``, ``imfdb``, ``folder``).
+        source: the reader's name (``affectnet``, ``afew_va``, ``imfdb``, ``fer2013``, ``rafdb``, ``folder``).
         root: the dataset root the paths are relative to.
         paths: image file of each row, relative to ``root`` (never absolute, never with a ``..`` part: see
-            :func:`path_problem`).
+            :func:`path_problem`); where ``pixels`` holds the faces, the file they were read from.
         va: float32 ``[N, 2]`` (valence, arousal) in ``[-1, 1]``, NaN where unknown.
         emotion: int64 ``[N]`` index into :data:`levasa.vocabulary.EMOTIONS`, -1 where unknown.
         keys: ``[N]`` stable unique string ids (used to key annotation files).
@@ -58,6 +61,9 @@ class Records:
         boxes: float32 ``[N, 4]`` crop box ``(x, y, w, h)`` in pixels of the original image, NaN rows
             where the whole image is the face; None when no row has a box.
         skipped: why rows were left out, with counts (filtered by design or skipped on request).
+        pixels: uint8 ``[N, H, W]`` (grey) or ``[N, H, W, 3]`` (RGB) faces held in memory, for formats that store
+            the pixels in their annotation file (FER2013's CSV); the cache then reads these instead of ``paths``.
+            None (the usual case): the faces are the image files.
     """
 
     source: str
@@ -70,6 +76,7 @@ class Records:
     split: np.ndarray
     boxes: np.ndarray | None = None
     skipped: Counter = field(default_factory=Counter)
+    pixels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.paths)
@@ -84,6 +91,12 @@ class Records:
         self.split = np.asarray(self.split, dtype=str).reshape(n)
         if self.boxes is not None:
             self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(n, 4)
+        if self.pixels is not None:
+            self.pixels = np.asarray(self.pixels)
+            shape = self.pixels.shape
+            grey_or_rgb = len(shape) in (3, 4) and shape[0] == n and shape[3:] in ((), (3,))
+            if self.pixels.dtype != np.uint8 or not grey_or_rgb:
+                raise ReaderError(f"{self.source}: pixels must be uint8 [{n}, H, W] or [{n}, H, W, 3], found {shape}")
         finite = self.va[~np.isnan(self.va)]
         if finite.size and (finite.min() < -1.0 or finite.max() > 1.0):
             raise ReaderError(f"{self.source}: VA must lie in [-1, 1], found [{finite.min()}, {finite.max()}]")
@@ -110,6 +123,7 @@ class Records:
             self.split[rows],
             None if self.boxes is None else self.boxes[rows],
             Counter(self.skipped),
+            None if self.pixels is None else self.pixels[rows],
         )
 
 
@@ -185,8 +199,10 @@ class Row(NamedTuple):
     """Crop box ``(x, y, w, h)`` in pixels, None where the whole image is the face."""
 
 
-def collect(source: str, root: Path, rows: list[Row], skips: Skips) -> Records:
-    """:class:`Records` of ``rows`` sorted by path, with ``skips``' counts (reported to the log).
+def collect(source: str, root: Path, rows: list[Row], skips: Skips, pixels: list[np.ndarray] | None = None) -> Records:
+    """:class:`Records` of ``rows`` sorted by path (a stable sort: rows of one file keep their order), with
+    ``skips``' counts (reported to the log) and, for formats that hold the faces in memory, ``pixels`` (one
+    uint8 ``[H, W]`` or ``[H, W, 3]`` array per row, all of one shape).
 
     ``boxes`` is None when no row has a box, else NaN rows where a row has none. Raises :class:`ReaderError`
     when no row is left, saying what was left out.
@@ -195,7 +211,8 @@ def collect(source: str, root: Path, rows: list[Row], skips: Skips) -> Records:
     if not rows:
         left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(skips.counts.items())) or "nothing"
         raise ReaderError(f"{root}: no usable {source} faces found (left out: {left_out})")
-    rows = sorted(rows, key=lambda row: row.path)
+    order = sorted(range(len(rows)), key=lambda i: rows[i].path)
+    rows = [rows[i] for i in order]
     has_box = any(row.box is not None for row in rows)
     nan_box = (np.nan,) * 4
     return Records(
@@ -209,7 +226,24 @@ def collect(source: str, root: Path, rows: list[Row], skips: Skips) -> Records:
         split=np.array([row.split for row in rows], dtype=str),
         boxes=np.array([row.box or nan_box for row in rows], dtype=np.float32) if has_box else None,
         skipped=Counter(skips.counts),
+        pixels=None if pixels is None else np.stack([pixels[i] for i in order]),
     )
+
+
+def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each row of the CSV file ``path``, read as UTF-8 with or without a BOM (bytes
+    that are not UTF-8 kept as lone surrogates, for the reader's checks of the fields to report); raises
+    :class:`ReaderError` naming the line where the csv module cannot split a row (a field past its size limit)."""
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
+        reader = csv.reader(f)
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                raise ReaderError(f"{path}:{reader.line_num}: not a readable CSV row ({err})") from None
+            yield reader.line_num, fields
 
 
 class FileIndex:
