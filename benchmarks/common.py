@@ -148,9 +148,11 @@ def lightning_throughput(overrides: list[str], steps: int, warmup: int, out: Pat
     seed_all(cfg.seed)
     datamodule, module = build(cfg)
     timer = StepTimer(warmup)
-    trainer = L.Trainer(
-        **{k: v for k, v in cfg.trainer.items() if k != "_target_"}
-        | {"max_steps": warmup + steps, "limit_val_batches": 0, "num_sanity_val_steps": 0},
+    trainer = instantiate(  # the trainer train.py builds (its plugins instantiated), on a fixed number of steps
+        cfg.trainer,
+        max_steps=warmup + steps,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
         callbacks=[*instantiate_group(cfg.callbacks), timer],
         logger=instantiate_group(cfg.logger),
     )
