@@ -1,6 +1,7 @@
 """The layouts researchers already have, read by ``data=folder`` (issue 17): one folder per class (with nested
 train/test folders), a label file of bare file names beside ``images/``, subjects and classes taken from file
-names by patterns (CK+'s ``S005_001_00000011.png``, JAFFE's ``KA.HA1.29.tiff``); and AFEW-VA split by actor.
+names by patterns (CK+'s ``S005_001_00000011.png``, JAFFE's ``KA.HA1.29.tiff``), uncropped photos whose faces
+a detector finds (``data.reader.detect_faces``); and AFEW-VA split by actor.
 
 Each tree is built here in exactly its shape (32x32 faces), read, split, trained on with ``fast_dev_run``; one
 short run is evaluated from its own saved config."""
@@ -16,6 +17,8 @@ import pytest
 from hydra.utils import instantiate
 from PIL import Image
 
+from levasa.data.cache import CropSettings, cache_key, load_or_build
+from levasa.data.images import UPRIGHT, ImageError, crop_square
 from levasa.data.readers import ReaderError, read_afew_va, read_folder
 from levasa.jobs.evaluation import evaluate
 from levasa.jobs.training import train
@@ -236,6 +239,89 @@ def test_a_short_run_on_a_pattern_layout_evaluates_from_its_saved_config(tmp_pat
     assert (tmp_path / "eval" / "report.md").is_file()
 
 
+# ------------------------------------------------------------------------------------- photos: faces detected
+
+
+ASTRONAUT_REGION = (150, 40, 300, 200)
+"""Where the one face of scikit-image's 512x512 astronaut portrait lies: left, top, right, bottom."""
+ASTRONAUT_BOX = (178, 69, 92, 92)
+"""The box (x, y, w, h) the detector finds on the portrait alone, within ``ASTRONAUT_REGION``."""
+PHOTOS = {
+    "happy/a.png": ((0, 0), 1),
+    "sad/b.png": ((100, 40), 1),
+    "angry/c.png": ((30, 150), 6),  # stored turned, with the EXIF tag that turns it upright
+    "neutral/d.png": ((160, 90), 1),
+}
+"""Each photo: the portrait's offset (x, y) in its 720x680 grey canvas (upright), and its EXIF orientation."""
+
+
+def astronaut_portrait() -> np.ndarray:
+    skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (the dev extra) ships the test photo")
+    return skimage_data.astronaut()
+
+
+def make_photos(root: Path) -> Path:
+    """:data:`PHOTOS` under class folders, and ``neutral/blank.png``, a grey canvas without a face."""
+    portrait = astronaut_portrait()
+    for rel, ((x, y), orientation) in PHOTOS.items():
+        canvas = np.full((680, 720, 3), 128, dtype=np.uint8)
+        canvas[y : y + 512, x : x + 512] = portrait
+        photo = Image.fromarray(canvas)
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        if orientation == 1:
+            photo.save(root / rel)
+        else:  # stored so that UPRIGHT[6] (a quarter turn) shows it upright
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            photo.transpose(UPRIGHT[8]).save(root / rel, exif=exif)
+    Image.fromarray(np.full((680, 720, 3), 128, dtype=np.uint8)).save(root / "neutral" / "blank.png")
+    return root
+
+
+def test_detect_faces_crops_the_face_of_each_photo_and_counts_one_without(tmp_path: Path) -> None:
+    root = make_photos(tmp_path / "photos")
+    blank = root / "neutral" / "blank.png"
+    with pytest.raises(ReaderError, match=rf"{re.escape(str(blank))}: no face found"):
+        read_folder(root, detect_faces=True)
+    records = read_folder(root, detect_faces=True, skip_invalid=True)
+    assert records.skipped == {"no face found": 1} and records.paths == sorted(PHOTOS)
+    assert read_folder(root, skip_invalid=True).boxes is None, "without detection each image is one face"
+    left, top, right, bottom = ASTRONAUT_REGION
+    for rel, box in zip(records.paths, records.boxes, strict=True):
+        (dx, dy), orientation = PHOTOS[rel]
+        x0, x1, y0, y1 = left + dx, right + dx, top + dy, bottom + dy  # the face's region in the upright photo
+        if orientation == 6:  # in the stored pixels (the upright photo turned back a quarter): x <- y, y <- 720 - x
+            x0, x1, y0, y1 = y0, y1, 720 - x1, 720 - x0
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        assert x0 <= cx <= x1 and y0 <= cy <= y1 and 60 <= box[2] <= 160, (rel, box)
+    cache = load_or_build(records, CropSettings(32), tmp_path / "cache", skip_invalid=True)
+    portrait = astronaut_portrait()
+    face = crop_square(portrait, ASTRONAUT_BOX, 32).astype(int)
+    shifted = [np.add(ASTRONAUT_BOX, (dx, dy, 0, 0)) for dx, dy in ((40, 0), (-40, 0), (0, 60))]
+    off_face = min(np.abs(crop_square(portrait, box, 32).astype(int) - face).mean() for box in shifted)
+    for rel, cached in zip(records.paths, cache.images.array, strict=True):
+        error = np.abs(cached.astype(int) - face).mean()  # the turned photo's face too comes out upright
+        assert error < 20 and error < off_face / 2, (rel, error, off_face)
+    same_rows = read_folder(root, skip_invalid=True)
+    same_rows = same_rows.select(np.isin(same_rows.paths, records.paths))
+    assert cache_key(records, CropSettings(32), True) != cache_key(same_rows, CropSettings(32), True)
+    (root / "angry" / "broken.png").write_bytes(b"\x89PNG truncated")
+    with pytest.raises(ImageError, match=r"broken\.png: not a readable image"):
+        read_folder(root, detect_faces=True)
+    skipped = read_folder(root, detect_faces=True, skip_invalid=True).skipped
+    assert skipped == {"no face found": 1, "unreadable image": 1}
+
+
+def test_fast_dev_run_on_photos_with_detect_faces(tmp_path: Path) -> None:
+    root = make_photos(tmp_path / "photos")
+    detect = ["data.reader.detect_faces=true", "data.skip_invalid=true", "data.reader.detector.min_neighbors=4"]
+    metrics = train(config(tmp_path, "folder", root, *detect, "trainer.fast_dev_run=true"))
+    assert np.isfinite(metrics["val/loss"])
+    (cache,) = (tmp_path / "data" / "cache").iterdir()
+    index = json.loads((cache / "index.json").read_text())
+    assert (index["n"], index["n_invalid"]) == (len(PHOTOS), 0)
+
+
 # ---------------------------------------------------------------------------------------------------- AFEW-VA
 
 
@@ -304,6 +390,10 @@ def test_a_path_a_pattern_does_not_match_is_named(tmp_path: Path) -> None:
         ({"label_pattern": "(x)", "labels": "labels.csv"}, r"one of data\.reader\.labels and"),
         ({"label_map": {"HA": "glad"}}, r"label_map maps 'HA' to 'glad'"),
         ({"label_map": ["HA"]}, r"label_map must be a mapping"),
+        ({"detect_faces": "yes"}, r"data\.reader\.detect_faces must be true or false, found 'yes'"),
+        ({"detect_faces": True, "detector": {"size": 3}}, r"data\.reader\.detector has no setting \['size'\]"),
+        ({"detect_faces": True, "detector": {"min_face": 2.0}}, r"data\.reader\.detector: min_face is a share"),
+        ({"detect_faces": True, "detector": {"cascade": "eyes.xml"}}, r"unknown face cascade 'eyes\.xml'"),
     ],
 )
 def test_bad_options_are_clear_errors(tmp_path: Path, options: dict, message: str) -> None:

@@ -170,7 +170,8 @@ class LatentVAModule(L.LightningModule):
         out, _ = self._step(batch, "val")
         if self.alignment is None:
             return None
-        pred = self.readout(out.encoding)
+        with torch.autocast(self.device.type, enabled=False):  # the metrics in fp32, whatever the training precision
+            pred = self.alignment.readout(out.encoding.v.mu.float(), out.encoding.a.mu.float())
         for axis, (ccc, mae) in enumerate(((keys.CCC_V, keys.MAE_V), (keys.CCC_A, keys.MAE_A))):
             known = ~torch.isnan(batch["va"][:, axis])
             if known.any():

@@ -13,6 +13,10 @@
 When every image lies under a top-level folder named train / val / test (also training, valid, validation,
 testing), those folders give the official split. The subject of an image (what the seeded splits keep on one
 side) is the image itself, its first ``subject_depth`` folders, or the group of ``subject_pattern`` over its path.
+
+Uncropped photos: with ``detect_faces`` each image is searched for faces upright (its EXIF orientation applied,
+:class:`~levasa.data.detect.FaceDetector`, as ``predict.py`` finds them) and the largest face becomes its crop
+box, in the stored pixel grid the cache crops in; the labels belong to the image, so one face is taken from each.
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from levasa.annotation.files import Annotations, read_annotations
 from levasa.annotation.labels import LOOKUP, AnnotationError, label_indices
-from levasa.data.images import IMAGE_SUFFIXES
+from levasa.data.detect import FaceDetector, upright_box_to_stored
+from levasa.data.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageError, load_photo
 from levasa.data.readers.records import (
     OUTSIDE_ROOT,
     ReaderError,
@@ -63,6 +69,12 @@ SPLIT_FOLDERS = {
 CLASS_WORDS = f"one of {list(EMOTIONS)} in any case, a synonym such as HAPPINESS or angry, or a code 0-7"
 CLASS_NAMES = f"{CLASS_WORDS}, or a name of data.reader.label_map"
 NAN_VA = (float("nan"), float("nan"))
+NO_FACE = "no face found"
+"""The reason counted for an image in which ``detect_faces`` finds no face."""
+UNREADABLE = "unreadable image"
+"""The reason counted for an image ``detect_faces`` cannot read (the cache's own count has the same name)."""
+TURNED = (5, 6, 7, 8)
+"""EXIF orientations whose upright view swaps the stored width and height."""
 
 
 class Face(NamedTuple):
@@ -89,6 +101,9 @@ def read_folder(
     label_pattern: str | None = None,
     label_map: Mapping[str, str] | None = None,
     split_folders: bool = True,
+    detect_faces: bool = False,
+    detector: Mapping[str, Any] | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     skip_invalid: bool = False,
 ) -> Records:
     """Read a folder of images labelled by class folders, a label file or a label pattern.
@@ -109,13 +124,22 @@ def read_folder(
         split_folders: top-level folders train / val / test give the official split when every image lies under
             one and there is a train folder and a held-out one (with train and val only, val is the test split);
             False: a seeded split over all images (the split folders are still not taken for class folders).
+        detect_faces: find the faces in each image (uncropped photos), searched upright, and crop the largest
+            (the labels are the image's, so one face per image); an image without a face is a bad row (``no face
+            found``), an unreadable one raises :class:`~levasa.data.images.ImageError` (counted as ``unreadable
+            image`` when skipping). False: each image is one face (its centred square).
+        detector: the :class:`~levasa.data.detect.FaceDetector` settings (``cascade``, ``scale_factor``,
+            ``min_neighbors``, ``min_face``); None: its defaults. Read only with ``detect_faces``.
+        max_pixels: ``detect_faces`` refuses images declaring more pixels before decoding them, as the cache
+            does (``data.max_pixels``); None: only Pillow's own limit.
         skip_invalid: count and skip bad rows and images (unmatched, unknown or ambiguous names, paths a pattern
-            does not match) instead of raising :class:`ReaderError`. Errors of the whole label file (not
-            readable, duplicate keys, VA outside the scale) are always raised.
+            does not match, images without a face) instead of raising :class:`ReaderError`. Errors of the whole
+            label file (not readable, duplicate keys, VA outside the scale) are always raised.
 
     Returns:
         Records with either emotion indices (VA NaN) or VA (emotion -1); keys the label file's keys, or the
-        relative paths; split from the split folders, else ``""``.
+        relative paths; split from the split folders, else ``""``; with ``detect_faces`` the face box of each
+        image (``x, y, w, h`` in its stored pixels).
     """
     if isinstance(subject_depth, bool) or not isinstance(subject_depth, int) or subject_depth < 0:
         raise ValueError(f"folder: subject_depth must be an integer >= 0, found {subject_depth!r}")
@@ -126,6 +150,7 @@ def read_folder(
     if label_re is not None and labels is not None:
         raise ValueError("folder: set one of data.reader.labels and data.reader.label_pattern, not both")
     classes = _class_map(label_map)
+    finder = _detector(detect_faces, detector)
     root = check_root(root, "folder", LAYOUT)
     path = _label_file(root, labels, label_re is not None)
     images = _images(root, path)
@@ -149,7 +174,54 @@ def read_folder(
             rows.append(
                 Row(path=face.path, va=face.va, emotion=face.emotion, key=face.key, subject=subject, split=split)
             )
+    if finder is not None:
+        rows = _find_faces(root, rows, finder, max_pixels, skips)
     return collect("folder", root, rows, skips)
+
+
+def _detector(detect_faces: object, settings: Mapping[str, Any] | None) -> FaceDetector | None:
+    """The face detector of ``settings`` when ``detect_faces``, else None; a clear :class:`ValueError` for an
+    option that is not a boolean, or settings the detector does not have or refuses."""
+    if not isinstance(detect_faces, bool):
+        raise ValueError(f"folder: data.reader.detect_faces must be true or false, found {detect_faces!r}")
+    if not detect_faces:
+        return None
+    settings = {} if settings is None else settings
+    if not isinstance(settings, Mapping):
+        raise ValueError(f"folder: data.reader.detector must be a mapping of detector settings, found {settings!r}")
+    known = set(FaceDetector.__dataclass_fields__)
+    unknown = sorted(str(name) for name in settings if name not in known)
+    if unknown:
+        raise ValueError(f"folder: data.reader.detector has no setting {unknown}; its settings: {sorted(known)}")
+    try:
+        return FaceDetector(**settings)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"folder: data.reader.detector: {err}") from None
+
+
+def _find_faces(root: Path, rows: list[Row], detector: FaceDetector, max_pixels: int | None, skips: Skips) -> list[Row]:
+    """``rows`` with the box of the largest face found in each image (stored pixels); images without a face are
+    bad rows, unreadable ones raise :class:`ImageError` or are counted when skipping."""
+    found: list[Row] = []
+    for row in tqdm(rows, desc="folder: finding faces", unit="img", leave=False, mininterval=1.0):
+        path = root / row.path
+        try:
+            photo, orientation = load_photo(path, max_pixels)
+        except ImageError as err:
+            if not skips.skip:
+                raise
+            skips.problem(UNREADABLE, str(path), str(err).removeprefix(f"{path}: "))
+            continue
+        boxes = detector.detect(photo)
+        if not len(boxes):
+            skips.problem(NO_FACE, str(path), "(try a lower data.reader.detector.min_neighbors or min_face)")
+            continue
+        height, width = photo.shape[:2]
+        if orientation in TURNED:
+            width, height = height, width
+        box = upright_box_to_stored(boxes[0], orientation, width, height)
+        found.append(row._replace(box=tuple(float(v) for v in box)))
+    return found
 
 
 def _compile(pattern: object, option: str) -> re.Pattern | None:
