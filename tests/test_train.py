@@ -140,6 +140,27 @@ def test_tensorboard_has_scalars_images_and_hparams(short_run):
     assert f"alpha: {cfg.alpha}" in hparams.read_text()
 
 
+def test_one_event_file_ends_with_the_hparams_and_the_final_figures(short_run):
+    """HParams dashboard: the run's settings against its final (best checkpoint's) validation figures, in the run's
+    one event file (the final validation used to open a second one); no placeholder metric."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    cfg, metrics = short_run
+    (event_file,) = (Path(cfg.paths.output_dir) / "tensorboard").glob("events.out.tfevents.*")
+    events = EventAccumulator(str(event_file), size_guidance={"tensors": 0}).Reload()
+    assert "hp_metric" not in events.Tags()["scalars"]
+    for name in (keys.VAL_LOSS, keys.CCC_V, keys.CCC_A):
+        (final,) = events.Scalars(f"final/{name}")
+        assert final.value == pytest.approx(metrics[name], rel=1e-6) and final.step == metrics["run"]["global_step"]
+    decoded = [plugin_data_pb2.HParamsPluginData.FromString(c) for c in events.PluginTagToContent("hparams").values()]
+    (start,) = [d.session_start_info for d in decoded if d.HasField("session_start_info")]
+    (experiment,) = [d.experiment for d in decoded if d.HasField("experiment")]
+    shown = {k: v.string_value or v.number_value for k, v in start.hparams.items()}
+    assert shown["alpha"] == cfg.alpha and shown["seed"] == cfg.seed and shown["trainer.precision"] == "32-true"
+    assert shown["model.alignment"] == "LinearAlignment" and shown["model.encoder"] == "PyramidEncoder"
+    assert {m.name.tag for m in experiment.metric_infos} >= {f"final/{keys.VAL_LOSS}", f"final/{keys.CCC_V}"}
+
+
 def test_checkpoint_reloads_to_identical_outputs(short_run):
     cfg, _ = short_run
     path = Path(cfg.paths.output_dir) / "checkpoints" / "best.ckpt"

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 import levasa
 from levasa.io import remove_stale_temporaries, write_json_atomic
+from levasa.loggers import RunLogger, hparam_values
 from levasa.machine import resolve_precision
 from levasa.models.checkpoint import check_resumable
 
@@ -120,20 +121,23 @@ def check_request(cfg: DictConfig) -> None:
             )
 
 
-def validate_alone(
+def final_validation(
     cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, datamodule: Any, callbacks: list[Any], best: str
 ) -> list[dict[str, float]] | None:
-    """After a multi-process fit, the final validation on process 0 alone (None on the others).
+    """The best checkpoint validated on the whole split by a one-device trainer without loggers (None on the
+    processes other than 0): its figures go into metrics.json and, through :class:`~levasa.loggers.RunLogger`, into
+    the run's one event file, not into a second one that validating with the fit's trainer would open.
 
     Under DDP each process would validate a share of the split, padded with repeated samples, and the module's
     epoch means are not reduced across processes: rank 0's figures would be those of its share. So the process
-    group is closed and process 0 validates the best checkpoint on the whole split with a one-device trainer.
+    group is closed first and process 0 validates alone.
     """
-    trainer.strategy.barrier("levasa_validate_alone")
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-    if not trainer.is_global_zero:
-        return None
+    if trainer.world_size > 1:
+        trainer.strategy.barrier("levasa_validate_alone")
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        if not trainer.is_global_zero:
+            return None
     single: L.Trainer = instantiate(
         cfg.trainer,
         strategy="auto",
@@ -195,15 +199,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     fitted = torch.compile(model) if cfg.get("compile") else model
     trainer.fit(fitted, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if trainer.world_size > 1:
-        results = validate_alone(cfg, trainer, model, datamodule, callbacks, best)
-        if results is None:
-            return {}
-    else:
-        results = trainer.validate(
-            model, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
-        )
+    results = final_validation(cfg, trainer, model, datamodule, callbacks, best)
+    if results is None:
+        return {}
     metrics: dict[str, Any] = {name: float(value) for name, value in results[0].items()}
+    for logger in trainer.loggers:
+        if isinstance(logger, RunLogger):
+            logger.log_final(hparam_values(cfg), metrics, trainer.global_step)
     metrics["run"] = run_info(cfg, trainer, best, started, ckpt_path)
     write_json_atomic(out_dir / "metrics.json", metrics)
     log.info("final validation figures: %s", {k: v for k, v in metrics.items() if k != "run"})

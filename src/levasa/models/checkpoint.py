@@ -44,6 +44,7 @@ ALLOWED_MODULES = (
     "levasa.data.readers",
     "levasa.data.realdata",
     "levasa.evaluation.sections",
+    "levasa.loggers",
     "levasa.losses",
     "levasa.models.module",
     "levasa.models.networks",
