@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
+from levasa.data.augment import Augment, AugmentedFaces
 from levasa.data.dataset import FaceArrayDataset, split_subjects
 from levasa.data.fill import LabelFill, fill_missing_labels
 from levasa.data.synthetic.generate import VARIANTS, SyntheticFaces, load_or_generate
@@ -47,6 +49,7 @@ class SplitDataModule(L.LightningDataModule):
     def __init__(self) -> None:
         super().__init__()
         self.datasets: dict[str, Dataset] = {}
+        self.augment: Augment | None = None  # the training loader's batches only (data.augment)
 
     def save_hyperparameters(self, *args: Any, frame: FrameType | None = None, **kwargs: Any) -> None:
         """Lightning's, storing every argument as plain data (see :func:`plain_hyperparameter`): checkpoints keep
@@ -60,6 +63,9 @@ class SplitDataModule(L.LightningDataModule):
         if name not in self.datasets:
             raise RuntimeError(f"call setup() before asking for the {name} loader")
         dataset = self.datasets[name]
+        augment = getattr(self, "augment", None)
+        if name == "train" and augment is not None and augment.active:
+            dataset = AugmentedFaces(dataset, augment)
         return DataLoader(
             dataset,
             batch_size=self.hparams.batch_size,
@@ -97,6 +103,8 @@ class SyntheticDataModule(SplitDataModule):
         seed: seeds the generator and the split.
         fill: fill the label kind the variant hides by annotation transfer (the ``data/fill`` group), or None
             to leave it unknown.
+        augment: ``{flip, max_shift}`` applied to training batches (:class:`~levasa.data.augment.Augment`);
+            None: none.
     """
 
     def __init__(
@@ -113,6 +121,7 @@ class SyntheticDataModule(SplitDataModule):
         cache_dir: str | Path | None = "data/synthetic",
         seed: int = 0,
         fill: LabelFill | None = None,
+        augment: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -121,6 +130,7 @@ class SyntheticDataModule(SplitDataModule):
             raise ValueError(f"batch_size must be positive, found {batch_size}")
         self.save_hyperparameters(logger=False)
         self.fill = fill
+        self.augment = Augment.from_config(augment, image_size)
 
     def _generate_kwargs(self) -> dict:
         hp = self.hparams

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from levasa.data.augment import Augment
+
 
 class FaceArrayDataset(Dataset):
     """Samples from arrays already decoded and resized (the synthetic set, the preprocessing cache).
@@ -70,13 +72,17 @@ class FaceArrayDataset(Dataset):
     def __len__(self) -> int:
         return len(self.keys)
 
-    def pixels(self, indices: Sequence[int] | np.ndarray) -> torch.Tensor:
-        """The faces of ``indices`` as uint8 ``[B, 3, H, W]``."""
+    def pixels(self, indices: Sequence[int] | np.ndarray, augment: Augment | None = None) -> torch.Tensor:
+        """The faces of ``indices`` as uint8 ``[B, 3, H, W]``, augmented by ``augment`` (training batches only)."""
         indices = np.asarray(indices, dtype=np.int64)
+        active = augment is not None and augment.active
         if self.rows is None:
-            return self.images[torch.from_numpy(indices)]
+            faces = self.images[torch.from_numpy(indices)]
+            return augment.batch(faces.permute(0, 2, 3, 1).numpy()) if active else faces
         rows = self.rows[indices]
         order = np.argsort(rows, kind="stable")  # a memory map reads fastest in file order
+        if active:  # written into place shifted, then flipped (see levasa.data.augment)
+            return augment.batch(np.asarray(self.images[rows[order]]), order)
         faces = np.empty((len(rows), *np.shape(self.images[0])), dtype=np.uint8)
         faces[order] = self.images[rows[order]]
         return torch.from_numpy(faces).permute(0, 3, 1, 2).contiguous()
@@ -92,7 +98,12 @@ class FaceArrayDataset(Dataset):
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
         """Samples of a whole batch (the DataLoader's batched fetch): the faces are read and converted in one
         go, which is several times faster than one at a time from a memory-mapped cache."""
-        images = self.image_batch(indices)
+        return self.samples(indices)
+
+    def samples(self, indices: Sequence[int], augment: Augment | None = None) -> list[dict[str, Any]]:
+        """The samples of ``indices``; ``augment`` (training batches only) flips and shifts their uint8 faces before
+        the conversion to float."""
+        images = self.pixels(indices, augment).float().div_(255.0)
         samples = []
         for j, i in enumerate(indices):
             sample = {

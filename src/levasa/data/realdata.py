@@ -12,11 +12,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import ConcatDataset
 
+from levasa.data.augment import Augment
 from levasa.data.cache import CropSettings, FaceCache, load_or_build
 from levasa.data.datamodule import STAGES, SplitDataModule
 from levasa.data.dataset import FaceArrayDataset, split_subjects
@@ -68,6 +70,8 @@ class FaceDataModule(SplitDataModule):
             its size, mtime, inode and ctime.
         seed: seeds the splits and the label fill.
         fill: fill the label kind the dataset lacks by annotation transfer (the ``data/fill`` group), or None.
+        augment: ``{flip, max_shift}`` applied to training batches (:class:`~levasa.data.augment.Augment`);
+            None: none.
     """
 
     def __init__(
@@ -87,12 +91,14 @@ class FaceDataModule(SplitDataModule):
         cache_hash: bool = False,
         seed: int = 0,
         fill: LabelFill | None = None,
+        augment: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, found {batch_size}")
         self.save_hyperparameters(logger=False)
         self.settings = CropSettings(image_size, box_scale, max_pixels)
+        self.augment = Augment.from_config(augment, image_size)
         self.reader = reader
         self.fill = fill
         self.skipped: Counter = Counter()
@@ -175,6 +181,18 @@ class PooledFaces(ConcatDataset):
                 faces[torch.from_numpy(where)] = batch
         return faces
 
+    def samples(self, indices: Sequence[int], augment: Augment | None = None) -> list:
+        """The samples of ``indices``, read (and augmented) a source at a time."""
+        indices = np.asarray(indices, dtype=np.int64)
+        samples: list = [None] * len(indices)
+        for i, part in enumerate(self.datasets):
+            where = np.flatnonzero(self.source[indices] == i)
+            if where.size:
+                offset = self.cumulative_sizes[i] - len(part)
+                for j, sample in zip(where, part.samples(indices[where] - offset, augment), strict=True):
+                    samples[j] = sample
+        return samples
+
 
 class PooledDataModule(SplitDataModule):
     """Several datasets trained together; each sample is tagged with its source, and validation metrics are
@@ -185,6 +203,7 @@ class PooledDataModule(SplitDataModule):
         root: the folder holding the sources (in the shipped config each source's root is ``<root>/<name>``).
         image_size: side of the faces; every source must give this size.
         batch_size, num_workers: DataLoader settings of the pool.
+        augment: ``{flip, max_shift}`` applied to the pool's training batches (the sources' own are not used).
     """
 
     def __init__(
@@ -194,6 +213,7 @@ class PooledDataModule(SplitDataModule):
         image_size: int = 64,
         batch_size: int = 64,
         num_workers: int = 0,
+        augment: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if not sources:
@@ -201,6 +221,7 @@ class PooledDataModule(SplitDataModule):
         self.save_hyperparameters(ignore=["sources"], logger=False)
         self.sources = dict(sources)
         self.source_names = tuple(self.sources)
+        self.augment = Augment.from_config(augment, image_size)
 
     def prepare_data(self) -> None:
         for module in self.sources.values():
