@@ -5,6 +5,8 @@ Figures are built with matplotlib's object API (no pyplot), so no display backen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
@@ -91,5 +93,36 @@ def tradeoff_figure(alpha: np.ndarray, ccc: np.ndarray, psnr: np.ndarray, accura
         ax.set(xscale="symlog", xlabel="alpha (alignment weight)", ylabel=label)
         ax.grid(alpha=0.3)
     fig.suptitle("alignment / reconstruction trade-off over the sweep")
+    fig.tight_layout()
+    return fig
+
+
+def pareto_figure(
+    x: np.ndarray,
+    y: np.ndarray,
+    front: np.ndarray,
+    labels: Sequence[str],
+    axes: Sequence[str],
+    directions: Sequence[str],
+) -> Figure:
+    """The jobs of a sweep on the plane of two objectives, the non-dominated ones (``front``, a boolean mask)
+    highlighted and joined in order, the others grey; each point labelled (``labels``: the job numbers).
+
+    ``axes`` are the two objectives' names and ``directions`` how each is optimised (``maximize`` / ``minimize``),
+    said on the axis with an arrow towards the better end.
+    """
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
+    ax.scatter(x[~front], y[~front], s=30, color="0.65", label="dominated", zorder=2)
+    order = np.argsort(x[front])
+    ax.plot(x[front][order], y[front][order], "-o", color="C3", markersize=7, label="Pareto front", zorder=3)
+    for xi, yi, label in zip(x, y, labels, strict=True):
+        if np.isfinite(xi) and np.isfinite(yi):
+            ax.annotate(str(label), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7, color="0.3")
+    arrows = {"maximize": "higher is better", "minimize": "lower is better"}
+    ax.set(xlabel=f"{axes[0]} ({arrows[directions[0]]})", ylabel=f"{axes[1]} ({arrows[directions[1]]})")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(f"Pareto front of the sweep: {int(front.sum())} of {len(front)} jobs non-dominated")
     fig.tight_layout()
     return fig
