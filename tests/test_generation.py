@@ -160,3 +160,21 @@ def test_edits_move_the_chunks_the_way_the_data_moves_them():
     z_v, z_a = hit_readout(readout, torch.ones(2, 2), torch.ones(2, 2), target, (d_v, d_a))
     assert torch.allclose(readout(z_v, z_a), target, atol=1e-3)
     assert torch.allclose(z_v[:, 1], torch.ones(2), atol=0.2) and torch.allclose(z_a[:, 0], torch.ones(2), atol=0.2)
+
+
+def test_the_judge_trains_on_a_bounded_seeded_subsample_of_the_labelled_faces():
+    """Its memory must not grow with the dataset (it holds its faces as float); below the bound every labelled face
+    is used, so the default set's judge is what it was."""
+    from levasa.evaluation.judge import JudgeSettings, judge_rows
+
+    values = np.random.default_rng(0).normal(size=(1000, 3)).astype(np.float32)
+    values[::10, 1] = np.nan  # 100 rows with an unknown target
+    every = judge_rows(values, None, seed=0)
+    assert len(every) == 900 and not np.isnan(values[every]).any()
+    assert np.array_equal(judge_rows(values, 5000, seed=0), every)
+    capped = judge_rows(values, 300, seed=0)
+    assert len(capped) == 300 and np.all(np.diff(capped) > 0) and set(capped) <= set(every)
+    assert np.array_equal(capped, judge_rows(values, 300, seed=0))
+    assert not np.array_equal(capped, judge_rows(values, 300, seed=1))
+    with pytest.raises(ValueError, match=r"judge\.max_train must be at least 2"):
+        JudgeSettings(max_train=1)

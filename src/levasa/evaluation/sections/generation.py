@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from levasa.evaluation.edits import hit_readout, label_directions, swap_donors, swapped_latents, va_grid, va_range
-from levasa.evaluation.judge import Judge, JudgeSettings, describe, fit_judge, judge_targets
+from levasa.evaluation.judge import Judge, JudgeSettings, describe, fit_judge, judge_rows, judge_targets
 from levasa.evaluation.sections.base import Context, Section, best_va
 from levasa.markdown import table
 from levasa.metrics.alignment import AXES, ccc
@@ -63,7 +63,8 @@ class Generation(Section):
         targets = judge_targets(train.factors, train.factor_names, train.va.numpy())
         if np.isnan(targets.values).all():
             return {"note": "the training split has no VA labels to train a judge on"}
-        judge = fit_judge(train.image_batch(), targets, self.settings)
+        rows = judge_rows(targets.values, self.settings.max_train, self.settings.seed)  # bounded memory
+        judge = fit_judge(train.image_batch(rows), targets._replace(values=targets.values[rows]), self.settings)
         test = context.test
         truth = judge_targets(test.factors, test.factor_names, test.va).values
         real = judge(context.images)
